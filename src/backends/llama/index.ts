@@ -1,0 +1,4 @@
+export { LlamaBackend, type LlamaBackendInfo, type LlamaBackendOptions } from "./backend.ts";
+export { ModelSourceError, isRemoteSource, parseHfUri, probeHost, resolveModelSource } from "./modelSource.ts";
+export { llamaRuntime, type GpuChoice } from "./runtime.ts";
+export { chooseThreads } from "./threads.ts";

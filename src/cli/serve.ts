@@ -1,0 +1,124 @@
+import { join } from "node:path";
+import type { ModelRoute } from "../core/types.ts";
+import { DEFAULT_ALIASES, DEFAULT_MODEL_SOURCE, nameFromSource, parseModel, type ModelConfig, type ServerConfig } from "../config/config.ts";
+import { LlamaBackend, llamaRuntime, ModelSourceError, resolveModelSource } from "../backends/llama/index.ts";
+import { ModelRegistry, StaticKeyAuth } from "../gateway/index.ts";
+import { buildApp } from "../http/app.ts";
+import { ensureTestModel } from "../testmodels/index.ts";
+
+/** The served name of the built-in random-weight model: it says what it is. */
+export const TINY_MODEL_NAME = "openscope-tiny-random";
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export const consoleLogger: Logger = {
+  info: (message) => console.error(`openscope: ${message}`),
+  warn: (message) => console.error(`openscope: WARNING: ${message}`),
+};
+
+export interface RunningServer {
+  url: string;
+  registry: ModelRegistry;
+  /** Resolves once every model is loaded (rejects if one fails). */
+  loaded: Promise<void>;
+  close(): Promise<void>;
+}
+
+interface ResolvedModel {
+  config: ModelConfig;
+  path: string;
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}
+
+/**
+ * With no model configured: the default Qwen3 pulled from the hub, or (offline) the built-in tiny
+ * random-weight model, announced loudly so nobody mistakes its noise for a model's answer.
+ */
+async function defaultModel(config: ServerConfig, log: Logger): Promise<ResolvedModel> {
+  try {
+    const path = await resolveModelSource(DEFAULT_MODEL_SOURCE, { cacheDir: join(config.cacheDir, "models"), progress: process.stderr.isTTY === true });
+    return { config: parseModel({ source: DEFAULT_MODEL_SOURCE, name: nameFromSource(DEFAULT_MODEL_SOURCE), aliases: [...DEFAULT_ALIASES] }, "default"), path };
+  } catch (error) {
+    if (!(error instanceof ModelSourceError) || !error.offline) throw error;
+    log.warn(error.message);
+    const path = await ensureTestModel("qwen3-tiny", join(config.cacheDir, "test-models"));
+    log.warn(
+      [
+        `serving the built-in test model "${TINY_MODEL_NAME}" (random weights: its output is NOISE, not language).`,
+        `It answers to ${[TINY_MODEL_NAME, ...DEFAULT_ALIASES].join(", ")}.`,
+        `Get a real model with:  openscope pull ${DEFAULT_MODEL_SOURCE}   (then restart), or start with --model <file.gguf | hf:owner/repo/file.gguf>.`,
+      ].join("\n  "),
+    );
+    return {
+      config: parseModel({ source: path, name: TINY_MODEL_NAME, aliases: [...DEFAULT_ALIASES], context_size: 4096 }, "default"),
+      path,
+    };
+  }
+}
+
+async function resolveModels(config: ServerConfig, log: Logger): Promise<ResolvedModel[]> {
+  if (config.models.length === 0) return [await defaultModel(config, log)];
+  const resolved: ResolvedModel[] = [];
+  for (const model of config.models) {
+    const path = await resolveModelSource(model.source, { cacheDir: join(config.cacheDir, "models"), progress: process.stderr.isTTY === true });
+    resolved.push({ config: model, path });
+  }
+  return resolved;
+}
+
+async function loadModel(model: ResolvedModel, config: ServerConfig, log: Logger): Promise<ModelRoute> {
+  const llama = await llamaRuntime(config.gpu);
+  const backendOptions = {
+    modelPath: model.path,
+    contextSize: model.config.contextSize,
+    parallel: model.config.parallel,
+    maxQueue: model.config.maxQueue,
+    ...(model.config.threads !== undefined ? { threads: model.config.threads } : {}),
+  };
+  const backend = await LlamaBackend.load(llama, backendOptions);
+  const i = backend.info;
+  log.info(
+    `model "${model.config.name}" loaded (${i.architecture}, ${model.path}): ${i.parallel} slots x ${i.contextSize} tokens, ` +
+      `${i.threads} thread(s), gpu=${String(llama.gpu)}${i.templateIsFallback ? ", no chat template in the file: using ChatML" : ""}`,
+  );
+  return { name: model.config.name, backend, defaults: model.config.defaults };
+}
+
+/** Resolves (pulls) the models, starts listening, and loads the models; /health turns 200 once they are loaded. */
+export async function startServer(config: ServerConfig, log: Logger = consoleLogger, logger: boolean | object = false): Promise<RunningServer> {
+  const resolved = await resolveModels(config, log);
+  const registry = new ModelRegistry();
+  for (const model of resolved) registry.announce(model.config.name, model.config.aliases);
+  const auth = new StaticKeyAuth(config.apiKeys);
+  if (!auth.enabled && !isLoopback(config.host)) {
+    log.warn(`listening on ${config.host} with no API keys: anyone who can reach this port can use it. Set OPENSCOPE_API_KEYS or api_keys in the config.`);
+  }
+  const { app, shutdown } = buildApp({
+    registry,
+    auth,
+    bodyLimitBytes: config.bodyLimitBytes,
+    requestTimeoutMs: config.requestTimeoutMs,
+    logger,
+  });
+  const address = await app.listen({ host: config.host, port: config.port });
+  const loaded = (async () => {
+    for (const model of resolved) registry.attach(await loadModel(model, config, log));
+  })();
+  loaded.catch(() => undefined);
+  return {
+    url: address,
+    registry,
+    loaded,
+    async close() {
+      await shutdown();
+      await loaded.catch(() => undefined);
+      await Promise.all(registry.routes().map((route) => route.backend.close()));
+    },
+  };
+}

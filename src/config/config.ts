@@ -1,0 +1,211 @@
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { basename, join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { ModelDefaults } from "../core/types.ts";
+
+/** DashScope model names that existing code uses; by default they all reach the served model. */
+export const DEFAULT_ALIASES = ["qwen-plus", "qwen-turbo", "qwen-flash", "qwen-max"] as const;
+
+/** What `openscope serve` pulls when no model is configured: a small real Qwen3. */
+export const DEFAULT_MODEL_SOURCE = "hf:Qwen/Qwen3-0.6B-GGUF/Qwen3-0.6B-Q8_0.gguf";
+
+export type GpuSetting = "auto" | "cuda" | "vulkan" | "metal" | false;
+
+export interface ModelConfig {
+  name: string;
+  aliases: string[];
+  /** Local GGUF path or `hf:` URI. */
+  source: string;
+  /** Tokens per parallel slot (prompt + output). */
+  contextSize: number;
+  parallel: number;
+  threads?: number;
+  maxQueue: number;
+  defaults: ModelDefaults;
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  apiKeys: string[];
+  cacheDir: string;
+  gpu: GpuSetting;
+  bodyLimitBytes: number;
+  requestTimeoutMs: number;
+  /** Empty: serve the default model (pulled, or the built-in test model when offline). */
+  models: ModelConfig[];
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Sampling defaults of qwen-plus (non-thinking) in the API reference; max output per model. */
+export const QWEN_DEFAULTS: ModelDefaults = {
+  temperature: 0.7,
+  topP: 0.8,
+  topK: 20,
+  repetitionPenalty: 1.05,
+  presencePenalty: 0,
+  maxTokens: 2048,
+  maxOutputTokens: 32768,
+};
+
+export interface ConfigSources {
+  flags: { host?: string; port?: string; model?: string; config?: string; "cache-dir"?: string; gpu?: string; threads?: string; parallel?: string; "context-size"?: string };
+  env: NodeJS.ProcessEnv;
+}
+
+type Raw = Record<string, unknown>;
+
+function asRecord(value: unknown, where: string): Raw {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) throw new ConfigError(`${where} must be a mapping`);
+  return value as Raw;
+}
+
+function num(value: unknown, where: string, { min = -Infinity, integer = false } = {}): number | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  const n = typeof value === "string" ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
+    throw new ConfigError(`${where} must be ${integer ? "an integer" : "a number"}${min > -Infinity ? ` >= ${min}` : ""}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+function str(value: unknown, where: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string" || value === "") throw new ConfigError(`${where} must be a non-empty string`);
+  return value;
+}
+
+function parseGpu(value: unknown): GpuSetting {
+  if (value === undefined || value === null || value === "" || value === "auto") return "auto";
+  if (value === false || value === "false" || value === "off" || value === "cpu") return false;
+  if (value === "cuda" || value === "vulkan" || value === "metal") return value;
+  throw new ConfigError(`gpu must be auto, cuda, vulkan, metal or false, got ${JSON.stringify(value)}`);
+}
+
+/** A served name from a model source: file name without extension, lower-cased. */
+export function nameFromSource(source: string): string {
+  const file = basename(source.replace(/^(hf|huggingface):/i, "")).replace(/\.gguf$/i, "");
+  return file.toLowerCase().replace(/[^a-z0-9._-]+/g, "-") || "model";
+}
+
+function parseDefaults(raw: Raw, where: string): ModelDefaults {
+  const maxOutputTokens = num(raw.max_output_tokens, `${where}.max_output_tokens`, { min: 1, integer: true }) ?? QWEN_DEFAULTS.maxOutputTokens;
+  const d = asRecord(raw.defaults, `${where}.defaults`);
+  const pick = (key: string, fallback: number | undefined, opts?: { min?: number; integer?: boolean }) =>
+    num(d[key], `${where}.defaults.${key}`, opts) ?? fallback;
+  return {
+    temperature: pick("temperature", QWEN_DEFAULTS.temperature, { min: 0 }),
+    topP: pick("top_p", QWEN_DEFAULTS.topP, { min: 0 }),
+    topK: pick("top_k", QWEN_DEFAULTS.topK, { min: 0, integer: true }),
+    repetitionPenalty: pick("repetition_penalty", QWEN_DEFAULTS.repetitionPenalty, { min: 0 }),
+    presencePenalty: pick("presence_penalty", QWEN_DEFAULTS.presencePenalty),
+    maxTokens: Math.min(pick("max_tokens", QWEN_DEFAULTS.maxTokens, { min: 1, integer: true })!, maxOutputTokens),
+    maxOutputTokens,
+  };
+}
+
+export interface ModelOverrides {
+  threads?: number;
+  parallel?: number;
+  contextSize?: number;
+}
+
+export function parseModel(raw: Raw, where: string, overrides: ModelOverrides = {}): ModelConfig {
+  const source = str(raw.source, `${where}.source`);
+  if (!source) throw new ConfigError(`${where}.source is required (a .gguf path or hf:owner/repo/file.gguf)`);
+  const aliases = raw.aliases ?? [];
+  if (!Array.isArray(aliases) || !aliases.every((a) => typeof a === "string" && a !== "")) {
+    throw new ConfigError(`${where}.aliases must be a list of names`);
+  }
+  const model: ModelConfig = {
+    name: str(raw.name, `${where}.name`) ?? nameFromSource(source),
+    aliases: aliases as string[],
+    source,
+    contextSize: overrides.contextSize ?? num(raw.context_size, `${where}.context_size`, { min: 64, integer: true }) ?? 8192,
+    parallel: overrides.parallel ?? num(raw.parallel, `${where}.parallel`, { min: 1, integer: true }) ?? 4,
+    maxQueue: num(raw.max_queue, `${where}.max_queue`, { min: 0, integer: true }) ?? 64,
+    defaults: parseDefaults(raw, where),
+  };
+  const threads = overrides.threads ?? num(raw.threads, `${where}.threads`, { min: 1, integer: true });
+  if (threads !== undefined) model.threads = threads;
+  return model;
+}
+
+/**
+ * Gives the default DashScope names to the first model, unless some model already claims one.
+ * Names must be unique across models and aliases.
+ */
+export function assignAliases(models: ModelConfig[]): ModelConfig[] {
+  const claimed = new Set(models.flatMap((m) => m.aliases));
+  const first = models[0];
+  if (first) first.aliases = [...first.aliases, ...DEFAULT_ALIASES.filter((a) => !claimed.has(a) && a !== first.name)];
+  const seen = new Set<string>();
+  for (const name of models.flatMap((m) => [m.name, ...m.aliases])) {
+    if (seen.has(name)) throw new ConfigError(`model name or alias "${name}" is used twice`);
+    seen.add(name);
+  }
+  return models;
+}
+
+export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
+  if (env.OPENSCOPE_CACHE_DIR) return env.OPENSCOPE_CACHE_DIR;
+  return join(env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "openscope");
+}
+
+/** One typed config from (lowest to highest precedence) the YAML file, the environment and flags. */
+export function loadConfig({ flags, env }: ConfigSources): ServerConfig {
+  const file = flags.config ?? env.OPENSCOPE_CONFIG;
+  let raw: Raw = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (error) {
+      throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
+    }
+    try {
+      raw = asRecord(parseYaml(text), "config");
+    } catch (error) {
+      throw error instanceof ConfigError ? error : new ConfigError(`config file ${file} is not valid YAML: ${(error as Error).message}`);
+    }
+  }
+  const overrides: ModelOverrides = {};
+  const threads = num(flags.threads ?? env.OPENSCOPE_THREADS, "threads", { min: 1, integer: true });
+  if (threads !== undefined) overrides.threads = threads;
+  const parallel = num(flags.parallel ?? env.OPENSCOPE_PARALLEL, "parallel", { min: 1, integer: true });
+  if (parallel !== undefined) overrides.parallel = parallel;
+  const contextSize = num(flags["context-size"] ?? env.OPENSCOPE_CONTEXT_SIZE, "context-size", { min: 64, integer: true });
+  if (contextSize !== undefined) overrides.contextSize = contextSize;
+
+  const modelFlag = flags.model ?? env.OPENSCOPE_MODEL;
+  let models: ModelConfig[];
+  if (modelFlag) models = [parseModel({ source: modelFlag }, "--model", overrides)];
+  else {
+    const list = raw.models ?? [];
+    if (!Array.isArray(list)) throw new ConfigError("models must be a list");
+    models = list.map((m, i) => parseModel(asRecord(m, `models[${i}]`), `models[${i}]`, overrides));
+  }
+  const keysEnv = env.OPENSCOPE_API_KEYS?.split(",").map((k) => k.trim()).filter(Boolean) ?? [];
+  const keysFile = raw.api_keys ?? [];
+  if (!Array.isArray(keysFile) || !keysFile.every((k) => typeof k === "string" && k !== "")) {
+    throw new ConfigError("api_keys must be a list of strings");
+  }
+  return {
+    host: flags.host ?? env.OPENSCOPE_HOST ?? str(raw.host, "host") ?? "127.0.0.1",
+    port: num(flags.port ?? env.OPENSCOPE_PORT ?? raw.port, "port", { min: 0, integer: true }) ?? 8000,
+    apiKeys: [...keysFile, ...keysEnv],
+    cacheDir: flags["cache-dir"] ?? str(raw.cache_dir, "cache_dir") ?? defaultCacheDir(env),
+    gpu: parseGpu(flags.gpu ?? env.OPENSCOPE_GPU ?? raw.gpu),
+    bodyLimitBytes: (num(raw.body_limit_mb, "body_limit_mb", { min: 0.001 }) ?? 10) * 1024 * 1024,
+    requestTimeoutMs: (num(raw.request_timeout_s, "request_timeout_s", { min: 1 }) ?? 600) * 1000,
+    models: assignAliases(models),
+  };
+}

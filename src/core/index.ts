@@ -1,0 +1,3 @@
+export * from "./errors.ts";
+export * from "./pipeline.ts";
+export type * from "./types.ts";

@@ -1,0 +1,2 @@
+export { StaticKeyAuth } from "./auth.ts";
+export { ModelRegistry, type ModelListing } from "./registry.ts";

@@ -1,0 +1,121 @@
+import { randomUUID } from "node:crypto";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { ApiError, errors, invalidParameter } from "../core/errors.ts";
+import type { ModelRegistry, StaticKeyAuth } from "../gateway/index.ts";
+import { nativeErrorBody, nativeErrorFrame, SSE_CONTENT_TYPE, wantsStream } from "../protocols/dashscope/index.ts";
+import { registerNativeRoutes } from "./nativeRoutes.ts";
+
+export interface AppOptions {
+  registry: ModelRegistry;
+  auth: StaticKeyAuth;
+  bodyLimitBytes: number;
+  requestTimeoutMs: number;
+  /** Fastify/pino logger settings; false for none. */
+  logger?: boolean | object;
+}
+
+export interface OpenscopeApp {
+  app: FastifyInstance;
+  /** Aborts every request in flight (their streams end with an error frame) and closes the server. */
+  shutdown(): Promise<void>;
+}
+
+/** The real server's message for a body that is not JSON (error-code reference). */
+const BAD_BODY = "Required body invalid, please check the request body format.";
+
+function fromFastifyError(error: FastifyError, bodyLimit: number): ApiError {
+  switch (error.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return errors.payloadTooLarge(bodyLimit);
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return errors.unsupportedMediaType("");
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return invalidParameter(BAD_BODY);
+    default:
+      if (error instanceof SyntaxError) return invalidParameter(BAD_BODY);
+      return errors.internal();
+  }
+}
+
+/** Renders an error as the client expects it: SSE clients get 200 + `event:error`, others JSON. */
+export function sendApiError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
+  if (wantsStream(request.headers) && error.status !== 401 && error.status !== 404 && error.status !== 405) {
+    return reply.code(200).type(SSE_CONTENT_TYPE).send(nativeErrorFrame(error, request.id, 1));
+  }
+  return reply.code(error.status).type("application/json").send(nativeErrorBody(error, request.id));
+}
+
+export function buildApp(options: AppOptions): OpenscopeApp {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimitBytes,
+    genReqId: () => randomUUID(),
+    routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true },
+    forceCloseConnections: true,
+  });
+  const shutdownController = new AbortController();
+  app.decorate("knownMethods", (path: string) =>
+    ["GET", "POST", "PUT", "DELETE", "PATCH"].filter((method) => app.hasRoute({ method, url: path })),
+  );
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("X-Request-ID", request.id);
+  });
+
+  // JSON bodies: a leading UTF-8 BOM is tolerated (many DashScope fixtures carry one).
+  app.removeContentTypeParser(["application/json", "text/plain"]);
+  app.addContentTypeParser(["application/json", "text/plain"], { parseAs: "string" }, (_request, body, done) => {
+    const text = (body as string).replace(/^\uFEFF/, "");
+    if (text.trim() === "") return done(invalidParameter(BAD_BODY), undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(invalidParameter(BAD_BODY), undefined);
+    }
+  });
+  app.addContentTypeParser("*", (request, _payload, done) => {
+    done(errors.unsupportedMediaType(String(request.headers["content-type"] ?? "")), undefined);
+  });
+
+  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+    const apiError = error instanceof ApiError ? error : fromFastifyError(error, options.bodyLimitBytes);
+    if (apiError.status >= 500) request.log.error({ err: error }, "request failed");
+    return sendApiError(request, reply, apiError);
+  });
+
+  registerNativeRoutes(app, {
+    registry: options.registry,
+    auth: options.auth,
+    requestTimeoutMs: options.requestTimeoutMs,
+    shutdownSignal: shutdownController.signal,
+  });
+
+  app.get("/health", async (_request, reply) => {
+    const models = options.registry.list();
+    const ready = options.registry.ready;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ok" : "loading", models });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0]!.replace(/\/{2,}/g, "/").replace(/\/$/, "");
+    const allowed = app.knownMethods(path);
+    const error = allowed.length > 0 ? errors.methodNotAllowed(request.method, path, allowed) : errors.notFound(request.method, path);
+    if (allowed.length > 0) reply.header("Allow", allowed.join(", "));
+    return reply.code(error.status).type("application/json").send(nativeErrorBody(error, request.id));
+  });
+
+  return {
+    app,
+    async shutdown() {
+      shutdownController.abort(errors.serviceShuttingDown());
+      await app.close();
+    },
+  };
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    knownMethods(path: string): string[];
+  }
+}

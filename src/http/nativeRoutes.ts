@@ -1,0 +1,93 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { ApiError, toApiError } from "../core/errors.ts";
+import { runGeneration } from "../core/pipeline.ts";
+import type { EngineEvent } from "../core/types.ts";
+import type { ModelRegistry, StaticKeyAuth } from "../gateway/index.ts";
+import {
+  decodeGeneration,
+  decodeTokenize,
+  encodeTokenize,
+  NATIVE_PATHS,
+  NativeResponseCollector,
+  NativeStreamEncoder,
+  nativeErrorFrame,
+  resultFrame,
+  SSE_CONTENT_TYPE,
+  wantsStream,
+  type ResponseShape,
+} from "../protocols/dashscope/index.ts";
+import { requestSignal } from "./requestSignal.ts";
+
+export interface NativeRouteDeps {
+  registry: ModelRegistry;
+  auth: StaticKeyAuth;
+  requestTimeoutMs: number;
+  shutdownSignal: AbortSignal;
+}
+
+/** Writes a native SSE stream: one write per event, an `event:error` frame on failure, then close. */
+async function streamEvents(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  events: AsyncIterable<EngineEvent>,
+  shape: ResponseShape,
+): Promise<void> {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    "Content-Type": SSE_CONTENT_TYPE,
+    "Cache-Control": "no-cache",
+    "X-Accel-Buffering": "no",
+    "X-Request-ID": request.id,
+  });
+  res.flushHeaders();
+  const encoder = new NativeStreamEncoder(shape, request.id);
+  let id = 0;
+  try {
+    for await (const event of events) {
+      if (res.destroyed) break;
+      res.write(resultFrame(++id, encoder.encode(event)));
+    }
+  } catch (error) {
+    const apiError = toApiError(error);
+    if (!(error instanceof ApiError)) request.log.error({ err: error }, "generation failed");
+    if (!res.destroyed) res.write(nativeErrorFrame(apiError, request.id, ++id));
+  } finally {
+    res.end();
+  }
+}
+
+async function collectEvents(request: FastifyRequest, events: AsyncIterable<EngineEvent>, shape: ResponseShape): Promise<object> {
+  const collector = new NativeResponseCollector(shape, request.id);
+  for await (const event of events) collector.add(event);
+  return collector.body();
+}
+
+export function registerNativeRoutes(app: FastifyInstance, deps: NativeRouteDeps): void {
+  const authenticate = async (request: FastifyRequest) => deps.auth.check(request.headers.authorization);
+
+  app.post(NATIVE_PATHS.textGeneration, { onRequest: authenticate }, async (request, reply) => {
+    const stream = wantsStream(request.headers);
+    const { request: generation, shape } = decodeGeneration(request.body, request.id);
+    const route = deps.registry.resolve(generation.model);
+    const { signal, dispose } = requestSignal(request, reply, deps.requestTimeoutMs, deps.shutdownSignal);
+    try {
+      const events = runGeneration(generation, route, signal);
+      if (stream) return await streamEvents(request, reply, events, shape);
+      return reply.type("application/json").send(await collectEvents(request, events, shape));
+    } finally {
+      dispose();
+    }
+  });
+
+  app.post(NATIVE_PATHS.tokenizer, { onRequest: authenticate }, async (request, reply) => {
+    const { model, input } = decodeTokenize(request.body);
+    const route = deps.registry.resolve(model);
+    return reply.type("application/json").send(encodeTokenize(await route.backend.tokenize(input), request.id));
+  });
+
+  app.get(NATIVE_PATHS.models, { onRequest: authenticate }, async (request, reply) => {
+    const models = deps.registry.list().map((m) => ({ name: m.name, aliases: m.aliases, status: m.ready ? "ready" : "loading" }));
+    return reply.type("application/json").send({ output: { models }, request_id: request.id });
+  });
+}

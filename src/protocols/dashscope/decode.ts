@@ -1,0 +1,147 @@
+import { errors, invalidParameter } from "../../core/errors.ts";
+import type { GenerationRequest, RequestedFeatures, SamplingParams, StopConditions } from "../../core/types.ts";
+import type { ResponseShape } from "./encode.ts";
+import { decodeInputMessages } from "./messages.ts";
+import { isObject, optionalBoolean, optionalNumber, optionalString, wrongType, type JsonObject } from "./validate.ts";
+
+export interface DecodedGeneration {
+  request: GenerationRequest;
+  shape: ResponseShape;
+}
+
+const SEED_MAX = 2 ** 31 - 1;
+
+/** The real server's message for a malformed `stop` (error-code reference). */
+export const STOP_TYPE_MESSAGE =
+  'The "stop" parameter must be of type "str", "list[str]", "list[int]", or "list[list[int]]", and all elements within the list must be of the same type.';
+
+function decodeStop(value: unknown): StopConditions {
+  const stop: StopConditions = { strings: [], tokenIds: [] };
+  if (value === undefined || value === null) return stop;
+  if (typeof value === "string") {
+    if (value !== "") stop.strings.push(value);
+    return stop;
+  }
+  if (!Array.isArray(value)) throw invalidParameter(STOP_TYPE_MESSAGE);
+  const isTokenId = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+  const isIdList = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every(isTokenId);
+  if (value.every((v) => typeof v === "string")) stop.strings = (value as string[]).filter((s) => s !== "");
+  else if (value.every(isIdList)) stop.tokenIds = value as number[][];
+  else if (value.every(isTokenId)) stop.tokenIds = (value as number[]).map((id) => [id]);
+  else throw invalidParameter(STOP_TYPE_MESSAGE);
+  return stop;
+}
+
+function decodeSampling(p: JsonObject): SamplingParams {
+  const maxTokens = (key: string) =>
+    optionalNumber(p, key, key, { min: 1, integer: true, rangeMessage: `Range of ${key} should be [1, +inf)` });
+  const sampling: SamplingParams = {
+    temperature: optionalNumber(p, "temperature", "temperature", {
+      min: 0,
+      max: 2,
+      maxExclusive: true,
+      rangeMessage: "Temperature should be in [0.0, 2.0)",
+      typeMessage: "'temperature' must be Float",
+    }),
+    topP: optionalNumber(p, "top_p", "top_p", {
+      min: 0,
+      max: 1,
+      minExclusive: true,
+      rangeMessage: "Range of top_p should be (0.0, 1.0]",
+      typeMessage: "'top_p' must be Float",
+    }),
+    seed: optionalNumber(p, "seed", "seed", {
+      min: 0,
+      max: SEED_MAX,
+      integer: true,
+      rangeMessage: `Range of seed should be [0, ${SEED_MAX}]`,
+    }),
+    repetitionPenalty: optionalNumber(p, "repetition_penalty", "repetition_penalty", {
+      min: 0,
+      minExclusive: true,
+      rangeMessage: "Repetition_penalty should be greater than 0.0",
+    }),
+    presencePenalty: optionalNumber(p, "presence_penalty", "presence_penalty", {
+      min: -2,
+      max: 2,
+      rangeMessage: "Presence_penalty should be in [-2.0, 2.0]",
+    }),
+    maxTokens: maxTokens("max_tokens") ?? maxTokens("max_completion_tokens"),
+    stop: decodeStop(p.stop),
+    n: optionalNumber(p, "n", "n", { min: 1, max: 4, integer: true, rangeMessage: "Range of n should be [1, 4]" }) ?? 1,
+  };
+  const topK = optionalNumber(p, "top_k", "top_k", {
+    min: 0,
+    integer: true,
+    rangeMessage: "Parameter top_k be greater than or equal to 0",
+  });
+  // DashScope: top_k of 0, null, absent, or above 100 disables top-k sampling.
+  if (topK !== undefined) sampling.topK = topK > 100 ? 0 : topK;
+  return sampling;
+}
+
+function decodeFeatures(p: JsonObject): RequestedFeatures {
+  const features: RequestedFeatures = {};
+  if (p.tools !== undefined && p.tools !== null) {
+    if (!Array.isArray(p.tools)) wrongType("tools", "an array", p.tools);
+    if (p.tools.length > 0) features.tools = p.tools;
+  }
+  if (p.tool_choice !== undefined && p.tool_choice !== null) features.toolChoice = p.tool_choice;
+  const parallel = optionalBoolean(p, "parallel_tool_calls", "parallel_tool_calls");
+  if (parallel !== undefined) features.parallelToolCalls = parallel;
+  const thinking = optionalBoolean(p, "enable_thinking", "enable_thinking");
+  const budget = optionalNumber(p, "thinking_budget", "thinking_budget", { min: 1, integer: true });
+  if (thinking !== undefined) features.thinking = budget === undefined ? { enabled: thinking } : { enabled: thinking, budget };
+  if (p.response_format !== undefined && p.response_format !== null) {
+    if (!isObject(p.response_format)) wrongType("response_format", "an object", p.response_format);
+    const type = p.response_format.type;
+    if (type !== "text" && type !== "json_object" && type !== "json_schema") {
+      throw invalidParameter(`response_format.type must be one of text, json_object, json_schema; got ${JSON.stringify(type ?? null)}.`);
+    }
+    if (type !== "text") features.responseFormat = p.response_format;
+  }
+  const logprobs = optionalBoolean(p, "logprobs", "logprobs");
+  const top = optionalNumber(p, "top_logprobs", "top_logprobs", { min: 0, max: 5, integer: true });
+  // top_logprobs only takes effect with logprobs (reference): ignored otherwise.
+  if (logprobs) features.logprobs = { topLogprobs: top ?? 0 };
+  if (optionalBoolean(p, "enable_search", "enable_search")) features.search = p.search_options ?? {};
+  return features;
+}
+
+function decodeShape(p: JsonObject): ResponseShape {
+  const format = optionalString(p, "result_format", "result_format") ?? "text";
+  if (format !== "text" && format !== "message") {
+    throw invalidParameter(`result_format must be "text" or "message", got ${JSON.stringify(format)}.`);
+  }
+  return { resultFormat: format, incrementalOutput: optionalBoolean(p, "incremental_output", "incremental_output") ?? false };
+}
+
+/** Common envelope: a JSON object with a non-empty string `model`. */
+export function decodeModelName(body: unknown): string {
+  if (!isObject(body)) throw invalidParameter("The request body must be a JSON object.");
+  const model = body.model;
+  if (model === undefined || model === null || model === "") throw errors.emptyModel();
+  if (typeof model !== "string") wrongType("model", "a string", model);
+  return model;
+}
+
+export function decodeParameters(body: JsonObject): JsonObject {
+  const p = body.parameters;
+  if (p === undefined || p === null) return {};
+  if (!isObject(p)) wrongType("parameters", "an object", p);
+  return p;
+}
+
+/** Decodes a native text-generation body into the core request (protocol.md §3). */
+export function decodeGeneration(body: unknown, requestId: string): DecodedGeneration {
+  const model = decodeModelName(body);
+  const envelope = body as JsonObject;
+  const messages = decodeInputMessages(envelope.input);
+  const p = decodeParameters(envelope);
+  const sampling = decodeSampling(p);
+  const shape = decodeShape(p);
+  if (sampling.n > 1 && shape.resultFormat === "text") {
+    throw invalidParameter('Parameter n greater than 1 requires result_format "message".');
+  }
+  return { request: { requestId, model, messages, sampling, features: decodeFeatures(p) }, shape };
+}

@@ -1,0 +1,22 @@
+export { decodeGeneration, type DecodedGeneration } from "./decode.ts";
+export { NativeResponseCollector, NativeStreamEncoder, sumUsage, wireUsage, type ResponseShape } from "./encode.ts";
+export { nativeErrorBody, nativeErrorFrame, type NativeErrorBody } from "./errors.ts";
+export { decodeTokenize, encodeTokenize } from "./tokenizer.ts";
+export { parseSseBody, resultFrame, SSE_CONTENT_TYPE, type ParsedSseEvent } from "./sse.ts";
+export { EMPTY_MESSAGE } from "./messages.ts";
+
+/** Native paths, relative to the server root (the SDKs' base URL is `<root>/api/v1`). */
+export const NATIVE_PATHS = {
+  textGeneration: "/api/v1/services/aigc/text-generation/generation",
+  tokenizer: "/api/v1/tokenizer",
+  models: "/api/v1/models",
+} as const;
+
+/** Stream iff `X-DashScope-SSE: enable` or `Accept` includes `text/event-stream` (protocol.md §4). */
+export function wantsStream(headers: Record<string, string | string[] | undefined>): boolean {
+  const sse = headers["x-dashscope-sse"];
+  const accept = headers["accept"];
+  const sseOn = (Array.isArray(sse) ? sse : [sse]).some((v) => v?.trim().toLowerCase() === "enable");
+  const acceptSse = (Array.isArray(accept) ? accept : [accept]).some((v) => v?.toLowerCase().includes("text/event-stream"));
+  return sseOn || acceptSse;
+}

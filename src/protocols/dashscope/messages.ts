@@ -1,0 +1,146 @@
+import { errors, invalidParameter } from "../../core/errors.ts";
+import type { ChatMessage, ContentPart, Role, ToolCall } from "../../core/types.ts";
+import { isObject, optionalBoolean, optionalString, wrongType, type JsonObject } from "./validate.ts";
+
+/** The real server's message for an empty or misplaced message (captured: parameter-error-*). */
+export const EMPTY_MESSAGE = "Role must be user or assistant and Content length must be greater than 0";
+
+const ROLES: readonly Role[] = ["system", "user", "assistant", "tool"];
+
+function decodeContentPart(part: unknown, field: string): ContentPart {
+  if (typeof part === "string") return { type: "text", text: part };
+  if (!isObject(part)) wrongType(field, "an object", part);
+  const text = part.text;
+  if (typeof text !== "string") {
+    const kinds = ["image", "video", "audio", "image_url", "doc_url", "file"].filter((k) => k in part || part.type === k);
+    if (kinds.length > 0) {
+      throw invalidParameter(
+        `${field} is a ${kinds[0]} item: media input is served on /api/v1/services/aigc/multimodal-generation/generation by a model that supports it.`,
+      );
+    }
+    wrongType(`${field}.text`, "a string", text);
+  }
+  const decoded: ContentPart = { type: "text", text };
+  const cache = part.cache_control;
+  if (cache !== undefined && cache !== null) {
+    if (!isObject(cache) || cache.type !== "ephemeral") {
+      throw invalidParameter(`${field}.cache_control must be {"type": "ephemeral"}.`);
+    }
+    decoded.cacheControl = { type: "ephemeral" };
+  }
+  return decoded;
+}
+
+function decodeContent(content: unknown, field: string): ContentPart[] {
+  if (content === undefined || content === null) return [];
+  if (typeof content === "string") return content === "" ? [] : [{ type: "text", text: content }];
+  if (!Array.isArray(content)) wrongType(field, "a string or an array of content parts", content);
+  return content.map((part, i) => decodeContentPart(part, `${field}[${i}]`));
+}
+
+function decodeToolCalls(value: unknown, field: string): ToolCall[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) wrongType(field, "an array", value);
+  return value.map((raw, i): ToolCall => {
+    const f = `${field}[${i}]`;
+    if (!isObject(raw) || !isObject(raw.function)) wrongType(`${f}.function`, "an object", isObject(raw) ? raw.function : raw);
+    const name = optionalString(raw.function, "name", `${f}.function.name`);
+    if (!name) throw invalidParameter(`${f}.function.name must be a non-empty string.`);
+    const args = raw.function.arguments;
+    const argumentsText = typeof args === "string" ? args : args === undefined || args === null ? "{}" : JSON.stringify(args);
+    return { id: optionalString(raw, "id", `${f}.id`) ?? `call_${i}`, type: "function", function: { name, arguments: argumentsText } };
+  });
+}
+
+export function textOf(message: ChatMessage): string {
+  return message.content.map((p) => p.text).join("");
+}
+
+function decodeMessage(raw: unknown, i: number): ChatMessage {
+  const field = `input.messages[${i}]`;
+  if (!isObject(raw)) wrongType(field, "an object", raw);
+  const role = raw.role;
+  if (typeof role !== "string" || !ROLES.includes(role as Role)) {
+    throw invalidParameter(`${field}.role must be one of system, user, assistant, tool; got ${JSON.stringify(role ?? null)}.`);
+  }
+  if (!("content" in raw) && role !== "assistant") throw invalidParameter("The content field is a required field.");
+  const message: ChatMessage = { role: role as Role, content: decodeContent(raw.content, `${field}.content`) };
+  const name = optionalString(raw, "name", `${field}.name`);
+  if (name !== undefined) message.name = name;
+  const toolCallId = optionalString(raw, "tool_call_id", `${field}.tool_call_id`);
+  if (toolCallId !== undefined) message.toolCallId = toolCallId;
+  const toolCalls = decodeToolCalls(raw.tool_calls, `${field}.tool_calls`);
+  if (toolCalls !== undefined && toolCalls.length > 0) message.toolCalls = toolCalls;
+  const reasoning = optionalString(raw, "reasoning_content", `${field}.reasoning_content`);
+  if (reasoning) message.reasoningContent = reasoning;
+  if (optionalBoolean(raw, "partial", `${field}.partial`)) message.partial = true;
+  return message;
+}
+
+/**
+ * Decodes and checks the conversation: known roles, non-empty user turns, tool results that
+ * answer a tool call, and a last turn the model can answer. Like the real server it accepts
+ * several system messages or an assistant turn first; the model's template decides.
+ */
+export function decodeMessages(raw: unknown): ChatMessage[] {
+  if (!Array.isArray(raw)) wrongType("input.messages", "an array", raw);
+  if (raw.length === 0) throw invalidParameter(EMPTY_MESSAGE);
+  const messages = raw.map(decodeMessage);
+  messages.forEach((message, i) => {
+    if (message.role === "tool" && !messages.slice(0, i).some((m) => m.toolCalls)) {
+      throw invalidParameter('messages with role "tool" must be a response to a preceeding message with "tool_calls"');
+    }
+    const empty = textOf(message) === "";
+    if (message.role === "user" && empty) throw invalidParameter(EMPTY_MESSAGE);
+    if (message.role === "assistant" && empty && !message.toolCalls && !message.reasoningContent) {
+      throw invalidParameter(EMPTY_MESSAGE);
+    }
+    if (message.partial && (message.role !== "assistant" || i !== messages.length - 1)) {
+      throw invalidParameter(`input.messages[${i}]: "partial" is only allowed on the last message, which must be an assistant message.`);
+    }
+  });
+  const last = messages[messages.length - 1]!;
+  if (last.role === "system") throw invalidParameter(EMPTY_MESSAGE);
+  if (last.role === "assistant" && !last.partial) {
+    throw invalidParameter(
+      'The last message must be a user or tool message (or an assistant message with "partial": true for prefix continuation).',
+    );
+  }
+  return messages;
+}
+
+/** Legacy `{history: [{user, bot}], prompt}` input as messages. */
+export function decodeHistory(raw: unknown): ChatMessage[] {
+  if (!Array.isArray(raw)) wrongType("input.history", "an array", raw);
+  return raw.flatMap((turn: unknown, i): ChatMessage[] => {
+    if (!isObject(turn)) wrongType(`input.history[${i}]`, "an object", turn);
+    const user = optionalString(turn, "user", `input.history[${i}].user`) ?? "";
+    const bot = optionalString(turn, "bot", `input.history[${i}].bot`) ?? "";
+    if (user === "" || bot === "") throw invalidParameter(EMPTY_MESSAGE);
+    return [
+      { role: "user", content: [{ type: "text", text: user }] },
+      { role: "assistant", content: [{ type: "text", text: bot }] },
+    ];
+  });
+}
+
+/** `input` of the text-generation and tokenizer APIs: messages, prompt, or legacy history + prompt. */
+export function decodeInputMessages(input: unknown): ChatMessage[] {
+  if (input === undefined || input === null) throw errors.emptyInput();
+  if (!isObject(input)) wrongType("input", "an object", input);
+  const prompt = optionalString(input as JsonObject, "prompt", "input.prompt");
+  const hasMessages = input.messages !== undefined && input.messages !== null;
+  if (!hasMessages && (prompt === undefined || prompt === "")) {
+    if (prompt === "") throw invalidParameter(EMPTY_MESSAGE);
+    throw invalidParameter('Either "prompt" or "messages" must exist and cannot both be none');
+  }
+  const promptMessage: ChatMessage[] = prompt ? [{ role: "user", content: [{ type: "text", text: prompt }] }] : [];
+  if (hasMessages) {
+    if (Array.isArray(input.messages) && input.messages.length > 0 && promptMessage.length > 0) {
+      return decodeMessages([...input.messages, { role: "user", content: prompt }]);
+    }
+    return decodeMessages(input.messages);
+  }
+  const history = input.history === undefined || input.history === null ? [] : decodeHistory(input.history);
+  return [...history, ...promptMessage];
+}
