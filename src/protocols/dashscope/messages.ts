@@ -13,9 +13,14 @@ function decodeContentPart(part: unknown, field: string): ContentPart {
   const text = part.text;
   if (typeof text !== "string") {
     const kinds = ["image", "video", "audio", "image_url", "doc_url", "file"].filter((k) => k in part || part.type === k);
-    if (kinds.length > 0) {
+    const kind = kinds[0];
+    if (kind === "doc_url" || kind === "file") {
+      // Document parts belong to the text endpoint (qwen-doc-*), not the multimodal one.
+      throw invalidParameter(`${field} is a ${kind} item: document input is not supported here; send the document's text as a text part.`);
+    }
+    if (kind !== undefined) {
       throw invalidParameter(
-        `${field} is a ${kinds[0]} item: media input is served on /api/v1/services/aigc/multimodal-generation/generation by a model that supports it.`,
+        `${field} is a ${kind} item: media input is served on /api/v1/services/aigc/multimodal-generation/generation by a model that supports it.`,
       );
     }
     wrongType(`${field}.text`, "a string", text);
