@@ -20,6 +20,9 @@ export interface OpenscopeApp {
   shutdown(): Promise<void>;
 }
 
+/** How long requests in flight get to end after shutdown aborts them. */
+const SHUTDOWN_GRACE_MS = 5000;
+
 /** The real server's message for a body that is not JSON (error-code reference). */
 const BAD_BODY = "Required body invalid, please check the request body format.";
 
@@ -52,9 +55,16 @@ export function buildApp(options: AppOptions): OpenscopeApp {
     bodyLimit: options.bodyLimitBytes,
     genReqId: () => randomUUID(),
     routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true },
+    // shutdown() lets requests in flight end (streams get their error frame) before this runs.
     forceCloseConnections: true,
   });
   const shutdownController = new AbortController();
+  const inFlight = new Set<Promise<void>>();
+  app.server.on("request", (_req, res) => {
+    const done = new Promise<void>((resolve) => res.once("close", () => resolve()));
+    inFlight.add(done);
+    void done.then(() => inFlight.delete(done));
+  });
   app.decorate("knownMethods", (path: string) =>
     ["GET", "POST", "PUT", "DELETE", "PATCH"].filter((method) => app.hasRoute({ method, url: path })),
   );
@@ -109,6 +119,8 @@ export function buildApp(options: AppOptions): OpenscopeApp {
     app,
     async shutdown() {
       shutdownController.abort(errors.serviceShuttingDown());
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
+      await Promise.race([Promise.all(inFlight), grace]);
       await app.close();
     },
   };
