@@ -115,15 +115,20 @@ async function extractSourceFiles(relPaths: string[], cacheDir: string): Promise
   }
 }
 
-async function atomicWrite(path: string, data: Uint8Array | string) {
+/** Writes through a temporary file and a rename, so a crash never leaves a half-written file at `path`. */
+async function writeAtomically(path: string, write: (tmpPath: string) => Promise<void>): Promise<void> {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
-    await writeFile(tmp, data);
+    await write(tmp);
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;
   }
+}
+
+function atomicWrite(path: string, data: Uint8Array | string): Promise<void> {
+  return writeAtomically(path, (tmp) => writeFile(tmp, data));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -460,14 +465,7 @@ export function ensureTestModel(kind: TestModelKind, dir: string): Promise<strin
     p = (async () => {
       if (existsSync(path) && (await stat(path)).size > 0) return path;
       await mkdir(dir, { recursive: true });
-      const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-      try {
-        await writeTestModel(kind, tmp);
-        await rename(tmp, path);
-      } catch (e) {
-        await rm(tmp, { force: true });
-        throw e;
-      }
+      await writeAtomically(path, (tmp) => writeTestModel(kind, tmp));
       return path;
     })();
     ensuring.set(path, p);
