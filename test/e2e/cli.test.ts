@@ -1,0 +1,96 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { GENERATION_PATH, REPO_ROOT } from "../helpers/server.ts";
+
+/** Starts `openscope serve` as a user would, and resolves with its base URL once it says "ready". */
+function serve(env: NodeJS.ProcessEnv, args: string[] = []) {
+  const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "openscope.js"), "serve", "--port", "0", ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  const ready = new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "ready" within 60 s:\n${stderr}`)), 60_000);
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
+      if (url && stderr.includes("openscope: ready")) {
+        clearTimeout(timer);
+        resolve(url);
+      }
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code}:\n${stderr}`));
+    });
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, ready, exited, stderr: () => stderr };
+}
+
+describe("openscope serve (the CLI, as a subprocess)", () => {
+  const dirs: string[] = [];
+  after(async () => {
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("with no model and no network: warns loudly and serves the tiny test model under the DashScope names", async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), "openscope-cli-"));
+    dirs.push(cacheDir);
+    // A hub address that refuses connections stands in for a machine without network.
+    const server = serve({ OPENSCOPE_CACHE_DIR: cacheDir, HF_ENDPOINT: "http://127.0.0.1:9/", OPENSCOPE_MODEL: "" });
+    const url = await server.ready;
+    try {
+      assert.match(server.stderr(), /unreachable/);
+      assert.match(server.stderr(), /openscope-tiny-random/);
+      assert.match(server.stderr(), /NOISE/);
+      assert.match(server.stderr(), /openscope pull hf:/);
+      const health = await fetch(url + "/health");
+      assert.equal(health.status, 200);
+      const response = await fetch(url + GENERATION_PATH, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ model: "qwen-plus", input: { messages: [{ role: "user", content: "你好" }] }, parameters: { result_format: "message", max_tokens: 5 } }),
+      });
+      assert.equal(response.status, 200);
+      const body = (await response.json()) as { output: { choices: { message: { role: string } }[] } };
+      assert.equal(body.output.choices[0]!.message.role, "assistant");
+    } finally {
+      server.child.kill("SIGTERM");
+    }
+    assert.equal(await server.exited, 0);
+  });
+
+  it("serves a model without a chat template (ChatML fallback) and exits cleanly on SIGTERM", async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), "openscope-cli-"));
+    dirs.push(cacheDir);
+    const server = serve({ OPENSCOPE_CACHE_DIR: cacheDir }, ["--model", join(REPO_ROOT, "models", "test", "llama-tiny.gguf"), "--parallel", "1", "--context-size", "256"]);
+    const url = await server.ready;
+    try {
+      assert.match(server.stderr(), /using ChatML/);
+      const tokenized = await fetch(url + "/api/v1/tokenizer", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ model: "llama-tiny", input: { messages: [{ role: "user", content: "hello" }] } }),
+      });
+      const body = (await tokenized.json()) as { output: { prompt: string; token_ids: number[] } };
+      assert.equal(body.output.prompt, "<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n");
+      assert.ok(body.output.token_ids.length > 0);
+      const response = await fetch(url + GENERATION_PATH, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ model: "qwen-max", input: { prompt: "hello" }, parameters: { max_tokens: 4 } }),
+      });
+      assert.equal(response.status, 200);
+      const generated = (await response.json()) as { output: { text: string; finish_reason: string }; usage: { output_tokens: number } };
+      assert.ok(generated.usage.output_tokens <= 4);
+    } finally {
+      server.child.kill("SIGTERM");
+    }
+    assert.equal(await server.exited, 0);
+  });
+});
