@@ -50,7 +50,8 @@ async function rawLoop(concurrency: number): Promise<Sample> {
   const run = async (sequence: LlamaContextSequence, prompt: string) => {
     const tokens = model.tokenize(`<|im_start|>user\n${prompt}<|im_end|>\n<|im_start|>assistant\n`, true);
     let count = 0;
-    for await (const token of sequence.evaluate(tokens, { temperature: 0, yieldEogToken: true })) {
+    // The sampling openscope applies to the same request (greedy; the model defaults' top_k/top_p).
+    for await (const token of sequence.evaluate(tokens, { temperature: 0, topK: 20, topP: 0.8, minP: 0, seed: 1, yieldEogToken: true })) {
       void (token as Token);
       if (++count >= maxTokens) break;
     }
