@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { ModelRoute } from "../core/types.ts";
-import { DEFAULT_ALIASES, DEFAULT_MODEL_SOURCE, nameFromSource, parseModel, type ModelConfig, type ServerConfig } from "../config/config.ts";
+import { DEFAULT_ALIASES, DEFAULT_MODEL_SOURCE, parseModel, type ModelConfig, type ServerConfig } from "../config/config.ts";
 import { LlamaBackend, llamaRuntime, ModelSourceError, resolveModelSource } from "../backends/llama/index.ts";
 import { ModelRegistry, StaticKeyAuth } from "../gateway/index.ts";
 import { buildApp } from "../http/app.ts";
@@ -32,6 +32,11 @@ interface ResolvedModel {
   path: string;
 }
 
+/** Where and how remote models are fetched: the cache's models folder, a progress bar on a terminal. */
+function pullOptions(config: ServerConfig) {
+  return { cacheDir: join(config.cacheDir, "models"), progress: process.stderr.isTTY === true };
+}
+
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host.startsWith("127.");
 }
@@ -42,8 +47,8 @@ function isLoopback(host: string): boolean {
  */
 async function defaultModel(config: ServerConfig, log: Logger): Promise<ResolvedModel> {
   try {
-    const path = await resolveModelSource(DEFAULT_MODEL_SOURCE, { cacheDir: join(config.cacheDir, "models"), progress: process.stderr.isTTY === true });
-    return { config: parseModel({ source: DEFAULT_MODEL_SOURCE, name: nameFromSource(DEFAULT_MODEL_SOURCE), aliases: [...DEFAULT_ALIASES] }, "default"), path };
+    const path = await resolveModelSource(DEFAULT_MODEL_SOURCE, pullOptions(config));
+    return { config: parseModel({ source: DEFAULT_MODEL_SOURCE, aliases: [...DEFAULT_ALIASES] }, "default"), path };
   } catch (error) {
     if (!(error instanceof ModelSourceError) || !error.offline) throw error;
     log.warn(error.message);
@@ -66,7 +71,7 @@ async function resolveModels(config: ServerConfig, log: Logger): Promise<Resolve
   if (config.models.length === 0) return [await defaultModel(config, log)];
   const resolved: ResolvedModel[] = [];
   for (const model of config.models) {
-    const path = await resolveModelSource(model.source, { cacheDir: join(config.cacheDir, "models"), progress: process.stderr.isTTY === true });
+    const path = await resolveModelSource(model.source, pullOptions(config));
     resolved.push({ config: model, path });
   }
   return resolved;

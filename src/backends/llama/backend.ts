@@ -156,7 +156,8 @@ export class LlamaBackend implements Backend {
       yield* events;
     } finally {
       signal.removeEventListener("abort", forward);
-      inner.abort(errors.requestTimeout());
+      // The consumer is done (finished, failed or gone): stop any choice still generating.
+      inner.abort(errors.serviceShuttingDown());
       await Promise.allSettled([all, ...runs]);
       this.#pool.release(slots);
     }
