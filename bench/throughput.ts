@@ -103,6 +103,7 @@ const server = await startServer(
     gpu: "auto",
     bodyLimitBytes: 1 << 20,
     requestTimeoutMs: 600_000,
+    strictCompat: false,
     models: [
       parseModel(
         { source: modelPath, name: "bench", context_size: contextSize, parallel, ...(values.threads ? { threads: Number(values.threads) } : {}) },

@@ -10,16 +10,18 @@ Usage:
   openscope serve [--model <file.gguf|hf:owner/repo/file.gguf>] [--config <file.yaml>]
                   [--host 127.0.0.1] [--port 8000] [--threads N] [--parallel N]
                   [--context-size N] [--gpu auto|cuda|vulkan|false] [--cache-dir DIR]
+                  [--strict-compat]
   openscope pull <hf:owner/repo/file.gguf | https://…/file.gguf> [--cache-dir DIR]
   openscope models [--config <file.yaml>] [--model …]
 
 Environment: OPENSCOPE_HOST, OPENSCOPE_PORT, OPENSCOPE_MODEL, OPENSCOPE_CONFIG,
 OPENSCOPE_API_KEYS (comma list), OPENSCOPE_CACHE_DIR, OPENSCOPE_THREADS, OPENSCOPE_PARALLEL,
-OPENSCOPE_CONTEXT_SIZE, OPENSCOPE_GPU, OPENSCOPE_LOG_LEVEL.
+OPENSCOPE_CONTEXT_SIZE, OPENSCOPE_GPU, OPENSCOPE_STRICT_COMPAT, OPENSCOPE_LOG_LEVEL.
 With no model, serve pulls ${DEFAULT_MODEL_SOURCE}.`;
 
 const options = {
   model: { type: "string" },
+  "strict-compat": { type: "boolean" },
   config: { type: "string" },
   host: { type: "string" },
   port: { type: "string" },

@@ -109,6 +109,7 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
     auth,
     bodyLimitBytes: config.bodyLimitBytes,
     requestTimeoutMs: config.requestTimeoutMs,
+    strictCompat: config.strictCompat,
     logger,
   });
   const address = await app.listen({ host: config.host, port: config.port });

@@ -33,6 +33,8 @@ export interface ServerConfig {
   gpu: GpuSetting;
   bodyLimitBytes: number;
   requestTimeoutMs: number;
+  /** Reproduce the real server's refusals of thinking-mode combinations openscope can serve. */
+  strictCompat: boolean;
   /** Empty: serve the default model (pulled, or the built-in test model when offline). */
   models: ModelConfig[];
 }
@@ -56,7 +58,7 @@ export const QWEN_DEFAULTS: ModelDefaults = {
 };
 
 export interface ConfigSources {
-  flags: { host?: string; port?: string; model?: string; config?: string; "cache-dir"?: string; gpu?: string; threads?: string; parallel?: string; "context-size"?: string };
+  flags: { "strict-compat"?: boolean; host?: string; port?: string; model?: string; config?: string; "cache-dir"?: string; gpu?: string; threads?: string; parallel?: string; "context-size"?: string };
   env: NodeJS.ProcessEnv;
 }
 
@@ -83,6 +85,13 @@ function str(value: unknown, where: string): string | undefined {
   return value;
 }
 
+function parseBool(value: unknown, where: string): boolean {
+  if (value === undefined || value === null || value === "") return false;
+  if (value === true || value === "true" || value === "1" || value === "yes") return true;
+  if (value === false || value === "false" || value === "0" || value === "no") return false;
+  throw new ConfigError(`${where} must be true or false, got ${JSON.stringify(value)}`);
+}
+
 function parseGpu(value: unknown): GpuSetting {
   if (value === undefined || value === null || value === "" || value === "auto") return "auto";
   if (value === false || value === "false" || value === "off" || value === "cpu") return false;
@@ -101,7 +110,7 @@ function parseDefaults(raw: Raw, where: string): ModelDefaults {
   const d = asRecord(raw.defaults, `${where}.defaults`);
   const pick = (key: string, fallback: number | undefined, opts?: { min?: number; integer?: boolean }) =>
     num(d[key], `${where}.defaults.${key}`, opts) ?? fallback;
-  return {
+  const defaults: ModelDefaults = {
     temperature: pick("temperature", QWEN_DEFAULTS.temperature, { min: 0 }),
     topP: pick("top_p", QWEN_DEFAULTS.topP, { min: 0 }),
     topK: pick("top_k", QWEN_DEFAULTS.topK, { min: 0, integer: true }),
@@ -110,6 +119,14 @@ function parseDefaults(raw: Raw, where: string): ModelDefaults {
     maxTokens: Math.min(pick("max_tokens", QWEN_DEFAULTS.maxTokens, { min: 1, integer: true })!, maxOutputTokens),
     maxOutputTokens,
   };
+  const thinking = raw.enable_thinking;
+  if (thinking !== undefined && thinking !== null) {
+    if (typeof thinking !== "boolean") throw new ConfigError(`${where}.enable_thinking must be true or false`);
+    defaults.enableThinking = thinking;
+  }
+  const maxThinking = num(raw.max_thinking_tokens, `${where}.max_thinking_tokens`, { min: 1, integer: true });
+  if (maxThinking !== undefined) defaults.maxThinkingTokens = maxThinking;
+  return defaults;
 }
 
 export interface ModelOverrides {
@@ -206,6 +223,7 @@ export function loadConfig({ flags, env }: ConfigSources): ServerConfig {
     gpu: parseGpu(flags.gpu ?? env.OPENSCOPE_GPU ?? raw.gpu),
     bodyLimitBytes: (num(raw.body_limit_mb, "body_limit_mb", { min: 0.001 }) ?? 10) * 1024 * 1024,
     requestTimeoutMs: (num(raw.request_timeout_s, "request_timeout_s", { min: 1 }) ?? 600) * 1000,
+    strictCompat: flags["strict-compat"] === true || parseBool(env.OPENSCOPE_STRICT_COMPAT ?? raw.strict_compat, "strict_compat"),
     models: assignAliases(models),
   };
 }

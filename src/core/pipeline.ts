@@ -1,5 +1,21 @@
 import { invalidParameter } from "./errors.ts";
+import { thinksByDefault } from "./thinkingDefaults.ts";
 import type { Capabilities, EngineEvent, GenerationRequest, ModelDefaults, ModelRoute } from "./types.ts";
+
+/**
+ * A step that checks or rewrites a request before it reaches the backend (features' "prepare":
+ * structured output, tools, documents, ...). Assembled in http/, so core imports none of them.
+ */
+export type RequestStage = (request: GenerationRequest, route: ModelRoute) => GenerationRequest;
+
+/** Largest thinking budget when the model's configuration names none. */
+export const DEFAULT_MAX_THINKING_TOKENS = 32768;
+
+/** The real server's messages. */
+export const PARTIAL_THINKING_MESSAGE = "Partial mode is not supported when enable_thinking is true";
+export function thinkingBudgetMessage(max: number): string {
+  return `The thinking_budget parameter must be a positive integer and not greater than ${max}`;
+}
 
 /**
  * Refuses, with a clear InvalidParameter, whatever the request asks for that the backend cannot
@@ -19,8 +35,23 @@ export function assertCapabilities(request: GenerationRequest, capabilities: Cap
   if (sampling.stop.tokenIds.length > 0 && !capabilities.stopTokenIds) refuse("Stop token ids (parameters.stop as token lists)");
 }
 
-/** Fills sampling parameters the client left out from the model's configured defaults. */
-export function applyModelDefaults(request: GenerationRequest, defaults: ModelDefaults): GenerationRequest {
+/**
+ * Whether the model thinks, and within which budget: as asked, else the model's default (never
+ * by default for prefix continuation, which the thought would break).
+ */
+function resolveThinking(request: GenerationRequest, defaults: ModelDefaults, capabilities: Capabilities): GenerationRequest["features"]["thinking"] {
+  const asked = request.features.thinking;
+  const max = defaults.maxThinkingTokens ?? DEFAULT_MAX_THINKING_TOKENS;
+  if (asked?.budget !== undefined && (asked.budget < 1 || asked.budget > max)) throw invalidParameter(thinkingBudgetMessage(max));
+  const partial = request.messages[request.messages.length - 1]?.partial === true;
+  if (asked?.enabled === true && partial) throw invalidParameter(PARTIAL_THINKING_MESSAGE);
+  const byDefault = defaults.enableThinking ?? thinksByDefault(request.model);
+  const enabled = asked?.enabled ?? (capabilities.thinking && byDefault && !partial);
+  return enabled ? { enabled, budget: asked?.budget ?? max } : { enabled: false };
+}
+
+/** Fills what the client left out from the model's configured defaults. */
+export function applyModelDefaults(request: GenerationRequest, defaults: ModelDefaults, capabilities: Capabilities): GenerationRequest {
   const s = request.sampling;
   if (s.maxTokens !== undefined && s.maxTokens > defaults.maxOutputTokens) {
     throw invalidParameter(`Range of max_tokens should be [1, ${defaults.maxOutputTokens}]`);
@@ -36,11 +67,24 @@ export function applyModelDefaults(request: GenerationRequest, defaults: ModelDe
       presencePenalty: s.presencePenalty ?? defaults.presencePenalty,
       maxTokens: s.maxTokens ?? defaults.maxTokens,
     },
+    features: { ...request.features, thinking: resolveThinking(request, defaults, capabilities) },
   };
 }
 
-/** Runs one request against the model it was routed to. */
-export function runGeneration(request: GenerationRequest, route: ModelRoute, signal: AbortSignal): AsyncIterable<EngineEvent> {
+/** The request as the backend will run it: capabilities checked, defaults applied, stages run. */
+export function resolveRequest(request: GenerationRequest, route: ModelRoute, stages: readonly RequestStage[] = []): GenerationRequest {
   assertCapabilities(request, route.backend.capabilities, route.name);
-  return route.backend.generate(applyModelDefaults(request, route.defaults), signal);
+  let resolved = applyModelDefaults(request, route.defaults, route.backend.capabilities);
+  for (const stage of stages) resolved = stage(resolved, route);
+  return resolved;
+}
+
+/** Runs one request against the model it was routed to. */
+export function runGeneration(
+  request: GenerationRequest,
+  route: ModelRoute,
+  signal: AbortSignal,
+  stages: readonly RequestStage[] = [],
+): AsyncIterable<EngineEvent> {
+  return route.backend.generate(resolveRequest(request, route, stages), signal);
 }

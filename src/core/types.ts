@@ -46,20 +46,47 @@ export interface SamplingParams {
   presencePenalty?: number;
   maxTokens?: number;
   stop: StopConditions;
+  /** Added to the logits of these token ids before sampling ([token id, bias in -100..100]). */
+  logitBias?: [number, number][];
   /** Number of independent completions (choices). */
   n: number;
 }
 
+/** A JSON Schema document, as the client sent it. */
+export type JsonSchema = Record<string, unknown>;
+
+/** A function the model may call (DashScope / OpenAI `tools[].function`). */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  /** JSON Schema of the arguments object; `{}` when the client sent none. */
+  parameters: JsonSchema;
+}
+
+/** `auto`: the model decides; `none`: it may not call; `function`: it must call that function. */
+export type ToolChoice = { type: "auto" } | { type: "none" } | { type: "function"; name: string };
+
+export type ResponseFormat =
+  | { type: "json_object" }
+  | { type: "json_schema"; name: string; description?: string; schema: JsonSchema; strict: boolean };
+
+export interface ThinkingRequest {
+  /** Absent in a decoded request: the model's default. Always set once the pipeline resolved it. */
+  enabled?: boolean;
+  /** Most reasoning tokens before the thought is closed. */
+  budget?: number;
+}
+
 /**
- * Features later issues fill in; present here so the pipeline can refuse what a backend
- * cannot do instead of silently dropping it.
+ * What the request asks of the model beyond plain sampling. The pipeline refuses what a backend
+ * cannot honour instead of silently dropping it.
  */
 export interface RequestedFeatures {
-  tools?: unknown[];
-  toolChoice?: unknown;
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
   parallelToolCalls?: boolean;
-  thinking?: { enabled: boolean; budget?: number };
-  responseFormat?: unknown;
+  thinking?: ThinkingRequest;
+  responseFormat?: ResponseFormat;
   logprobs?: { topLogprobs: number };
   search?: unknown;
 }
@@ -83,13 +110,54 @@ export interface Usage {
 export type FinishReason = "stop" | "length" | "tool_calls";
 
 /**
- * One step of one choice. A backend emits a `delta` whenever a choice has new visible text
- * (always whole UTF-8 characters) and exactly one `finish` per choice, last.
+ * A piece of one tool call. The first piece of a call carries `id` and `name`; every piece
+ * carries `index` (which call of the choice) and the next part of the arguments text.
+ */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  name?: string;
+  arguments: string;
+}
+
+export interface TokenAlternative {
+  token: string;
+  /** The token's raw UTF-8 bytes (a token may hold part of a character). */
+  bytes: number[];
+  /** Natural log of the probability the sampler gave this token. */
+  logprob: number;
+}
+
+export interface TokenLogprob extends TokenAlternative {
+  /** The most likely tokens at this step, best first. */
+  topLogprobs: TokenAlternative[];
+}
+
+/** New output of one choice: any of answer text, reasoning text, tool-call pieces, and logprobs. */
+export interface DeltaEvent {
+  type: "delta";
+  index: number;
+  content?: string;
+  reasoning?: string;
+  toolCalls?: ToolCallDelta[];
+  /** Log probabilities of the answer tokens this event's content came from. */
+  logprobs?: TokenLogprob[];
+  usage: Usage;
+}
+
+export interface FinishEvent {
+  type: "finish";
+  index: number;
+  reason: FinishReason;
+  usage: Usage;
+}
+
+/**
+ * One step of one choice. A backend emits a `delta` whenever a choice has new output (text is
+ * always whole UTF-8 characters) and exactly one `finish` per choice, last.
  * `usage` is cumulative for that choice.
  */
-export type EngineEvent =
-  | { type: "delta"; index: number; content: string; usage: Usage }
-  | { type: "finish"; index: number; reason: FinishReason; usage: Usage };
+export type EngineEvent = DeltaEvent | FinishEvent;
 
 export interface TokenizeInput {
   prompt?: string;
@@ -132,6 +200,10 @@ export interface ModelRoute {
 }
 
 export interface ModelDefaults {
+  /** Whether the model thinks when the request does not say (`enable_thinking` absent). */
+  enableThinking?: boolean;
+  /** Largest `thinking_budget`; also the budget when the request gives none. */
+  maxThinkingTokens?: number;
   temperature?: number;
   topP?: number;
   topK?: number;

@@ -3,6 +3,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { ApiError, errors, invalidParameter } from "../core/errors.ts";
 import type { ModelRegistry, StaticKeyAuth } from "../gateway/index.ts";
 import { nativeErrorBody, nativeErrorFrame, SSE_CONTENT_TYPE, wantsStream } from "../protocols/dashscope/index.ts";
+import { requestStages } from "../features/index.ts";
 import { registerNativeRoutes } from "./nativeRoutes.ts";
 
 export interface AppOptions {
@@ -10,6 +11,8 @@ export interface AppOptions {
   auth: StaticKeyAuth;
   bodyLimitBytes: number;
   requestTimeoutMs: number;
+  /** Reproduce the real server's refusals of thinking-mode combinations (config `strict_compat`). */
+  strictCompat?: boolean;
   /** Fastify/pino logger settings; false for none. */
   logger?: boolean | object;
 }
@@ -99,6 +102,8 @@ export function buildApp(options: AppOptions): OpenscopeApp {
     auth: options.auth,
     requestTimeoutMs: options.requestTimeoutMs,
     shutdownSignal: shutdownController.signal,
+    stages: requestStages,
+    strictCompat: options.strictCompat ?? false,
   });
 
   app.get("/health", async (_request, reply) => {

@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError, toApiError } from "../core/errors.ts";
-import { runGeneration } from "../core/pipeline.ts";
+import { resolveRequest, type RequestStage } from "../core/pipeline.ts";
 import type { EngineEvent } from "../core/types.ts";
 import type { ModelRegistry, StaticKeyAuth } from "../gateway/index.ts";
 import {
   decodeGeneration,
   decodeTokenize,
   encodeTokenize,
+  finalizeShape,
   NATIVE_PATHS,
   NativeResponseCollector,
   NativeStreamEncoder,
@@ -23,6 +24,10 @@ export interface NativeRouteDeps {
   auth: StaticKeyAuth;
   requestTimeoutMs: number;
   shutdownSignal: AbortSignal;
+  /** Feature stages (tools, structured output, ...) every request goes through before its backend. */
+  stages: readonly RequestStage[];
+  /** Reproduce the real server's refusals of thinking-mode combinations openscope can serve. */
+  strictCompat: boolean;
 }
 
 /** Writes a native SSE stream: one write per event, an `event:error` frame on failure, then close. */
@@ -68,11 +73,13 @@ export function registerNativeRoutes(app: FastifyInstance, deps: NativeRouteDeps
 
   app.post(NATIVE_PATHS.textGeneration, { onRequest: authenticate }, async (request, reply) => {
     const stream = wantsStream(request.headers);
-    const { request: generation, shape } = decodeGeneration(request.body, request.id);
-    const route = deps.registry.resolve(generation.model);
+    const decoded = decodeGeneration(request.body, request.id);
+    const route = deps.registry.resolve(decoded.request.model);
+    const generation = resolveRequest(decoded.request, route, deps.stages);
+    const shape = finalizeShape(decoded.shape, generation, { stream, strict: deps.strictCompat });
     const { signal, dispose } = requestSignal(request, reply, deps.requestTimeoutMs, deps.shutdownSignal);
     try {
-      const events = runGeneration(generation, route, signal);
+      const events = route.backend.generate(generation, signal);
       if (stream) return await streamEvents(request, reply, events, shape);
       return reply.type("application/json").send(await collectEvents(request, events, shape));
     } finally {

@@ -52,6 +52,7 @@ export function testConfig(options: TestServerOptions, cacheDir: string): Server
     gpu: false,
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
     requestTimeoutMs: 60_000,
+    strictCompat: false,
     models: [model],
   };
 }

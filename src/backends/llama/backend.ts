@@ -1,19 +1,20 @@
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
-import { ApiError, errors, invalidParameter } from "../../core/errors.ts";
+import { errors, invalidParameter } from "../../core/errors.ts";
+import { THINK_CLOSE } from "../../features/index.ts";
 import type {
   Backend,
   Capabilities,
   EngineEvent,
-  FinishReason,
   GenerationRequest,
-  SamplingParams,
   TokenizeInput,
   TokenizeResult,
-  Usage,
 } from "../../core/types.ts";
 import { AsyncQueue } from "./asyncQueue.ts";
 import { ChatTemplate } from "./chatTemplate.ts";
-import { OutputAssembler } from "./outputAssembler.ts";
+import { runChoice, type ChoicePlan } from "./choiceRun.ts";
+import { planConstraints } from "./constraints.ts";
+import { GrammarCompiler } from "./grammar.ts";
+import { TokenDescriber } from "./tokenBytes.ts";
 import { SlotPool } from "./slotPool.ts";
 import { chooseThreads } from "./threads.ts";
 
@@ -50,11 +51,6 @@ function commonPrefixLength(a: readonly Token[], b: readonly Token[]): number {
   return i;
 }
 
-/** An abort's reason as the error the client sees. */
-function abortError(signal: AbortSignal): ApiError {
-  return signal.reason instanceof ApiError ? signal.reason : errors.requestTimeout();
-}
-
 /**
  * A GGUF model served in-process by node-llama-cpp. One context holds `parallel` sequences;
  * node-llama-cpp decodes the sequences that are generating at the same time in one batch.
@@ -67,6 +63,10 @@ export class LlamaBackend implements Backend {
   readonly #pool: SlotPool<LlamaContextSequence>;
   readonly #template: ChatTemplate;
   readonly #penaltyWindow: number;
+  readonly #grammars: GrammarCompiler;
+  readonly #describe: TokenDescriber;
+  /** What closes a thought when the budget is spent (the Qwen3 template's own markup). */
+  readonly #thinkCloseTokens: Token[];
   readonly info: LlamaBackendInfo;
 
   private constructor(model: LlamaModel, context: LlamaContext, options: LlamaBackendOptions, threads: number) {
@@ -80,11 +80,15 @@ export class LlamaBackend implements Backend {
       eos: model.tokens.eosString ?? "",
     });
     this.#penaltyWindow = options.penaltyWindow ?? 64;
+    this.#grammars = new GrammarCompiler(model.llama);
+    this.#describe = new TokenDescriber(model);
+    this.#thinkCloseTokens = model.tokenize(`\n${THINK_CLOSE}\n\n`, true);
     this.capabilities = {
-      tools: false,
-      thinking: false,
-      grammar: false,
-      logprobs: false,
+      // Templates without tool support get Qwen's hermes tool prompt written into the conversation.
+      tools: true,
+      thinking: this.#template.features.thinking,
+      grammar: true,
+      logprobs: true,
       vision: false,
       audio: false,
       maxN: options.parallel,
@@ -123,20 +127,27 @@ export class LlamaBackend implements Backend {
     return { busy: this.#pool.busy, queued: this.#pool.queued, size: this.#pool.size };
   }
 
-  /** The prompt tokens the model sees for a request (chat template applied). */
-  promptTokens(request: Pick<GenerationRequest, "messages">): Token[] {
-    const text = this.#template.render(request.messages, { enableThinking: false });
-    const tokens = this.#model.tokenize(text, true);
+  /** The prompt the model sees for a request (chat template applied, thought opened when thinking). */
+  prompt(request: Pick<GenerationRequest, "messages" | "features">): { tokens: Token[]; opensThought: boolean } {
+    const thinking = request.features.thinking?.enabled === true;
+    const tools = request.features.tools;
+    const rendered = this.#template.prompt(request.messages, { enableThinking: thinking, ...(tools ? { tools } : {}) });
+    const tokens = this.#model.tokenize(rendered.text, true);
     const bos = this.#model.tokens.bos;
     if (this.#model.tokens.shouldPrependBosToken && bos !== null && tokens[0] !== bos) tokens.unshift(bos);
-    return tokens;
+    return { tokens, opensThought: rendered.opensThought };
   }
 
   async *generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<EngineEvent> {
-    const promptTokens = this.promptTokens(request);
+    const prompt = this.prompt(request);
+    const promptTokens = prompt.tokens;
     const room = this.info.contextSize - promptTokens.length;
     if (room < 1) throw invalidParameter(`Range of input length should be [1, ${this.info.contextSize - 1}]`);
-    const maxTokens = Math.min(request.sampling.maxTokens ?? room, room);
+    const vocabulary = this.#describe.vocabularySize;
+    const outside = request.sampling.logitBias?.find(([token]) => vocabulary !== undefined && token >= vocabulary);
+    if (outside) throw invalidParameter(`logit_bias names token ${outside[0]}, but the model's vocabulary has ${vocabulary} tokens.`);
+    const constraints = await planConstraints(this.#grammars, this.#model, request, this.#template.features);
+    const thinking = request.features.thinking?.enabled ? request.features.thinking : undefined;
     const n = request.sampling.n;
     const slots = await this.#pool.acquire(n, signal, (seq) => commonPrefixLength(seq.contextTokens, promptTokens));
     const inner = new AbortController();
@@ -145,8 +156,20 @@ export class LlamaBackend implements Backend {
     const events = new AsyncQueue<EngineEvent>();
     const baseSeed = request.sampling.seed ?? Math.floor(Math.random() * SEED_SPACE);
     const runs = slots.map(async (sequence, index) => {
-      const choice = { sequence, index, seed: (baseSeed + index) % SEED_SPACE };
-      for await (const event of this.#runChoice(choice, promptTokens, request.sampling, maxTokens, inner.signal)) events.push(event);
+      const plan: ChoicePlan = {
+        promptTokens,
+        cachedTokens: await this.#reusePrefix(sequence, promptTokens),
+        sampling: request.sampling,
+        maxAnswerTokens: request.sampling.maxTokens ?? room,
+        maxTokens: room,
+        startInReasoning: prompt.opensThought,
+        constraints,
+        penaltyWindow: this.#penaltyWindow,
+        seed: (baseSeed + index) % SEED_SPACE,
+      };
+      if (thinking) plan.thinking = { budget: thinking.budget ?? room, closeTokens: this.#thinkCloseTokens };
+      if (request.features.logprobs) plan.topLogprobs = request.features.logprobs.topLogprobs;
+      for await (const event of runChoice(this.#model, sequence, index, plan, this.#describe.describe, inner.signal)) events.push(event);
     });
     const all = Promise.all(runs).then(
       () => events.end(),
@@ -161,64 +184,6 @@ export class LlamaBackend implements Backend {
       await Promise.allSettled([all, ...runs]);
       this.#pool.release(slots);
     }
-  }
-
-  async *#runChoice(
-    choice: { sequence: LlamaContextSequence; index: number; seed: number },
-    promptTokens: Token[],
-    sampling: SamplingParams,
-    maxTokens: number,
-    signal: AbortSignal,
-  ): AsyncGenerator<EngineEvent> {
-    const { sequence, index } = choice;
-    const cachedTokens = await this.#reusePrefix(sequence, promptTokens);
-    const model = this.#model;
-    const assembler = new OutputAssembler((tokens, last) => model.detokenize(tokens as Token[], false, last as Token[]), sampling.stop);
-    const history: Token[] = [...promptTokens];
-    let generated = 0;
-    const usage = (): Usage => ({ inputTokens: promptTokens.length, outputTokens: generated, cachedTokens });
-    let reason: FinishReason = "length";
-    let stopped = false;
-    const penalize = (sampling.repetitionPenalty ?? 1) !== 1 || (sampling.presencePenalty ?? 0) !== 0;
-    const evaluation = sequence.evaluate(promptTokens.slice(cachedTokens), {
-      temperature: sampling.temperature ?? 0.7,
-      topK: sampling.topK ?? 0,
-      topP: sampling.topP ?? 1,
-      minP: 0,
-      seed: choice.seed,
-      yieldEogToken: true,
-      ...(penalize
-        ? {
-            repeatPenalty: {
-              punishTokens: () => history.slice(-this.#penaltyWindow),
-              penalty: sampling.repetitionPenalty ?? 1,
-              presencePenalty: sampling.presencePenalty ?? 0,
-            },
-          }
-        : {}),
-    });
-    for await (const token of evaluation) {
-      if (signal.aborted) break;
-      generated++;
-      history.push(token);
-      if (model.isEogToken(token)) {
-        reason = "stop";
-        stopped = true;
-        break;
-      }
-      const step = assembler.push(token);
-      if (step.text) yield { type: "delta", index, content: step.text, usage: usage() };
-      if (step.stopped) {
-        reason = "stop";
-        stopped = true;
-        break;
-      }
-      if (generated >= maxTokens) break;
-    }
-    if (signal.aborted) throw abortError(signal);
-    const rest = assembler.finish();
-    if (rest.text) yield { type: "delta", index, content: rest.text, usage: usage() };
-    yield { type: "finish", index, reason, usage: usage() };
   }
 
   /**
@@ -237,9 +202,7 @@ export class LlamaBackend implements Backend {
     const model = this.#model;
     const texts = input.prompt !== undefined ? [input.prompt] : (input.messages ?? []).map((m) => m.content.map((p) => p.text).join(""));
     const tokenIds = texts.flatMap((text) => model.tokenize(text, false));
-    const prompt = input.messages
-      ? this.#template.render(input.messages, { enableThinking: false })
-      : (input.prompt ?? "");
+    const prompt = input.messages ? this.#template.render(input.messages, { enableThinking: false }) : (input.prompt ?? "");
     return { tokenIds, tokens: tokenIds.map((id) => model.detokenize([id], true)), prompt };
   }
 

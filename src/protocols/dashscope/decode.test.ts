@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { ApiError } from "../../core/errors.ts";
 import type { GenerationRequest } from "../../core/types.ts";
 import { decodeGeneration, STOP_TYPE_MESSAGE, type DecodedGeneration } from "./decode.ts";
+import { TOOL_CHOICE_MESSAGE, unknownResponseFormatMessage } from "./features.ts";
 import { EMPTY_MESSAGE, parseSseBody, wantsStream } from "./index.ts";
 import {
   CAPTURES_SKIP,
@@ -171,7 +172,8 @@ describe("decode: real captures", () => {
     assert.deepEqual(request.sampling.stop, { strings: ["你好"], tokenIds: [] });
     assert.equal(request.sampling.presencePenalty, 1.2);
     assert.equal(request.features.tools?.length, 1);
-    assert.deepEqual(request.features.toolChoice, { type: "function", function: { name: "get_current_weather" } });
+    assert.equal(request.features.tools?.[0]?.name, "get_current_weather");
+    assert.deepEqual(request.features.toolChoice, { type: "function", name: "get_current_weather" });
   });
 
   it("single-generation-message-with-tools-sse: assistant tool_calls answered by tool messages", { skip: CAPTURES_SKIP }, () => {
@@ -281,7 +283,7 @@ describe("decode: envelope", () => {
       stop: { strings: [], tokenIds: [] },
       n: 1,
     });
-    assert.deepEqual(shape, { resultFormat: "text", incrementalOutput: false });
+    assert.deepEqual(shape, { incrementalOutput: false }, "result_format left to the server (shape.ts)");
     decode({ model: "qwen-max", input: { prompt: "hi" }, parameters: null });
     assert.throws(() => withParams([1]), invalid("Parameter parameters must be an object, got array."));
   });
@@ -672,27 +674,61 @@ describe("decode: features", () => {
   it("tools, tool_choice, parallel_tool_calls", () => {
     const tool = { type: "function", function: { name: "f", description: "d", parameters: {} } };
     const { features } = withParams({ result_format: "message", tools: [tool], tool_choice: "auto", parallel_tool_calls: true }).request;
-    assert.deepEqual(features, { tools: [tool], toolChoice: "auto", parallelToolCalls: true });
+    assert.deepEqual(features, { tools: [{ name: "f", description: "d", parameters: {} }], toolChoice: { type: "auto" }, parallelToolCalls: true });
     assert.deepEqual(withParams({ tools: [] }).request.features, {});
+    assert.deepEqual(withParams({ tools: [{ function: { name: "g" } }] }).request.features.tools, [{ name: "g", parameters: {} }], "type and parameters optional");
+    assert.deepEqual(withParams({ tools: [tool], tool_choice: { type: "function", function: { name: "f" } } }).request.features.toolChoice, {
+      type: "function",
+      name: "f",
+    });
+    assert.deepEqual(withParams({ tool_choice: "none" }).request.features, {}, "tool_choice without tools changes nothing");
     assert.throws(() => withParams({ tools: {} }), invalid("Parameter tools must be an array, got object."));
     assert.throws(() => withParams({ parallel_tool_calls: "yes" }), invalid("Parameter parallel_tool_calls must be a boolean, got string."));
+    assert.throws(() => withParams({ tools: [tool], tool_choice: "required" }), invalid(TOOL_CHOICE_MESSAGE));
+    assert.throws(() => withParams({ tools: [tool], tool_choice: { type: "function", function: { name: "zz" } } }), invalid(/"zz", which is not among the tools/));
+    assert.throws(() => withParams({ tools: [{ type: "retrieval", function: { name: "f" } }] }), invalid(/tools\[0\]\.type must be "function"/));
+    assert.throws(() => withParams({ tools: [{ type: "function", function: { name: "bad name" } }] }), invalid(/tools\[0\]\.function\.name must be 1 to 64 letters/));
+    assert.throws(() => withParams({ tools: [tool, tool] }), invalid(/"f" is used twice/));
+    assert.throws(() => withParams({ tools: [{ function: { name: "f", parameters: "x" } }] }), invalid(/parameters must be an object/));
   });
 
-  it("enable_thinking and thinking_budget", () => {
+  it("enable_thinking and thinking_budget (the budget's range is the model's: checked by the pipeline)", () => {
     assert.deepEqual(withParams({ enable_thinking: true }).request.features.thinking, { enabled: true });
     assert.deepEqual(withParams({ enable_thinking: false, thinking_budget: 50 }).request.features.thinking, { enabled: false, budget: 50 });
-    assert.equal(withParams({ thinking_budget: 50 }).request.features.thinking, undefined);
-    assert.throws(() => withParams({ enable_thinking: true, thinking_budget: 0 }), invalid("Range of thinking_budget should be [1, +inf)"));
+    assert.deepEqual(withParams({ thinking_budget: 50 }).request.features.thinking, { budget: 50 });
+    assert.equal(withParams({}).request.features.thinking, undefined);
+    assert.throws(() => withParams({ thinking_budget: 1.5 }), invalid("Parameter thinking_budget must be an integer, got number."));
   });
 
-  it("response_format", () => {
+  it("response_format: text, json_object, json_schema, and the real server's message for unknown shapes", () => {
     assert.equal(withParams({ response_format: { type: "text" } }).request.features.responseFormat, undefined);
     assert.deepEqual(withParams({ response_format: { type: "json_object" } }).request.features.responseFormat, { type: "json_object" });
-    assert.throws(
-      () => withParams({ response_format: { type: "yaml" } }),
-      invalid('response_format.type must be one of text, json_object, json_schema; got "yaml".'),
+    const schema = { type: "object", properties: { a: { type: "string" } } };
+    assert.deepEqual(withParams({ response_format: { type: "json_schema", json_schema: { name: "r-1", schema, strict: true } } }).request.features.responseFormat, {
+      type: "json_schema",
+      name: "r-1",
+      schema,
+      strict: true,
+    });
+    assert.throws(() => withParams({ response_format: { type: "yaml" } }), invalid(unknownResponseFormatMessage("yaml")));
+    assert.equal(
+      unknownResponseFormatMessage("yaml"),
+      "Unknown format of response_format, response_format should be a dict, includes 'type' and an optional key 'json_schema'. The response_format type from user is yaml.",
     );
-    assert.throws(() => withParams({ response_format: "json" }), invalid("Parameter response_format must be an object, got string."));
+    assert.throws(() => withParams({ response_format: "json" }), invalid(unknownResponseFormatMessage("json")));
+    assert.throws(() => withParams({ response_format: { type: "json_schema" } }), invalid(/needs a "json_schema" object/));
+    assert.throws(() => withParams({ response_format: { type: "json_schema", json_schema: { name: "a b" } } }), invalid(/name must be 1 to 64/));
+  });
+
+  it("logit_bias: token ids to biases in [-100, 100]", () => {
+    assert.deepEqual(withParams({ logit_bias: { "9909": -100, "12": 5.5 } }).request.sampling.logitBias, [
+      [12, 5.5],
+      [9909, -100],
+    ]);
+    assert.equal(withParams({ logit_bias: {} }).request.sampling.logitBias, undefined);
+    assert.throws(() => withParams({ logit_bias: { abc: 1 } }), invalid(/keys must be token ids/));
+    assert.throws(() => withParams({ logit_bias: { "1": 101 } }), invalid(/must be a number in \[-100, 100\]/));
+    assert.throws(() => withParams({ logit_bias: [1] }), invalid(/logit_bias must be an object/));
   });
 
   it("logprobs / top_logprobs (top_logprobs alone is ignored)", () => {

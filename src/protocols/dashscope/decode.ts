@@ -1,12 +1,18 @@
 import { errors, invalidParameter } from "../../core/errors.ts";
-import type { GenerationRequest, RequestedFeatures, SamplingParams, StopConditions } from "../../core/types.ts";
-import type { ResponseShape } from "./encode.ts";
+import type { GenerationRequest, SamplingParams, StopConditions } from "../../core/types.ts";
+import { decodeFeatures } from "./features.ts";
 import { decodeInputMessages } from "./messages.ts";
 import { isObject, optionalBoolean, optionalNumber, optionalString, wrongType, type JsonObject } from "./validate.ts";
 
+/** The answer's shape as the client asked for it; `resultFormat` absent = the server decides (see shape.ts). */
+export interface RequestedShape {
+  resultFormat?: "text" | "message";
+  incrementalOutput: boolean;
+}
+
 export interface DecodedGeneration {
   request: GenerationRequest;
-  shape: ResponseShape;
+  shape: RequestedShape;
 }
 
 const SEED_MAX = 2 ** 31 - 1;
@@ -30,6 +36,20 @@ function decodeStop(value: unknown): StopConditions {
   else if (value.every(isTokenId)) stop.tokenIds = (value as number[]).map((id) => [id]);
   else throw invalidParameter(STOP_TYPE_MESSAGE);
   return stop;
+}
+
+/** `logit_bias`: `{"<token id>": bias}` with bias in [-100, 100], as in OpenAI's API (capture roleplay-nosse). */
+function decodeLogitBias(value: unknown): [number, number][] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) wrongType("logit_bias", "an object mapping token ids to biases", value);
+  const entries = Object.entries(value).map(([key, bias]): [number, number] => {
+    if (!/^\d+$/.test(key)) throw invalidParameter(`logit_bias keys must be token ids (non-negative integers), got ${JSON.stringify(key)}.`);
+    if (typeof bias !== "number" || !Number.isFinite(bias) || bias < -100 || bias > 100) {
+      throw invalidParameter(`logit_bias[${key}] must be a number in [-100, 100], got ${JSON.stringify(bias)}.`);
+    }
+    return [Number(key), bias];
+  });
+  return entries.length > 0 ? entries : undefined;
 }
 
 function decodeSampling(p: JsonObject): SamplingParams {
@@ -75,45 +95,21 @@ function decodeSampling(p: JsonObject): SamplingParams {
     integer: true,
     rangeMessage: "Parameter top_k be greater than or equal to 0",
   });
+  const logitBias = decodeLogitBias(p.logit_bias);
+  if (logitBias) sampling.logitBias = logitBias;
   // DashScope: top_k of 0, null, absent, or above 100 disables top-k sampling.
   if (topK !== undefined) sampling.topK = topK > 100 ? 0 : topK;
   return sampling;
 }
 
-function decodeFeatures(p: JsonObject): RequestedFeatures {
-  const features: RequestedFeatures = {};
-  if (p.tools !== undefined && p.tools !== null) {
-    if (!Array.isArray(p.tools)) wrongType("tools", "an array", p.tools);
-    if (p.tools.length > 0) features.tools = p.tools;
-  }
-  if (p.tool_choice !== undefined && p.tool_choice !== null) features.toolChoice = p.tool_choice;
-  const parallel = optionalBoolean(p, "parallel_tool_calls", "parallel_tool_calls");
-  if (parallel !== undefined) features.parallelToolCalls = parallel;
-  const thinking = optionalBoolean(p, "enable_thinking", "enable_thinking");
-  const budget = optionalNumber(p, "thinking_budget", "thinking_budget", { min: 1, integer: true });
-  if (thinking !== undefined) features.thinking = budget === undefined ? { enabled: thinking } : { enabled: thinking, budget };
-  if (p.response_format !== undefined && p.response_format !== null) {
-    if (!isObject(p.response_format)) wrongType("response_format", "an object", p.response_format);
-    const type = p.response_format.type;
-    if (type !== "text" && type !== "json_object" && type !== "json_schema") {
-      throw invalidParameter(`response_format.type must be one of text, json_object, json_schema; got ${JSON.stringify(type ?? null)}.`);
-    }
-    if (type !== "text") features.responseFormat = p.response_format;
-  }
-  const logprobs = optionalBoolean(p, "logprobs", "logprobs");
-  const top = optionalNumber(p, "top_logprobs", "top_logprobs", { min: 0, max: 5, integer: true });
-  // top_logprobs only takes effect with logprobs (reference): ignored otherwise.
-  if (logprobs) features.logprobs = { topLogprobs: top ?? 0 };
-  if (optionalBoolean(p, "enable_search", "enable_search")) features.search = p.search_options ?? {};
-  return features;
-}
-
-function decodeShape(p: JsonObject): ResponseShape {
-  const format = optionalString(p, "result_format", "result_format") ?? "text";
-  if (format !== "text" && format !== "message") {
+function decodeShape(p: JsonObject): RequestedShape {
+  const format = optionalString(p, "result_format", "result_format");
+  if (format !== undefined && format !== "text" && format !== "message") {
     throw invalidParameter(`result_format must be "text" or "message", got ${JSON.stringify(format)}.`);
   }
-  return { resultFormat: format, incrementalOutput: optionalBoolean(p, "incremental_output", "incremental_output") ?? false };
+  const shape: RequestedShape = { incrementalOutput: optionalBoolean(p, "incremental_output", "incremental_output") ?? false };
+  if (format !== undefined) shape.resultFormat = format;
+  return shape;
 }
 
 /** Common envelope: a JSON object with a non-empty string `model`. */
@@ -140,7 +136,7 @@ export function decodeGeneration(body: unknown, requestId: string): DecodedGener
   const p = decodeParameters(envelope);
   const sampling = decodeSampling(p);
   const shape = decodeShape(p);
-  if (sampling.n > 1 && shape.resultFormat === "text") {
+  if (sampling.n > 1 && shape.resultFormat !== "message") {
     throw invalidParameter('Parameter n greater than 1 requires result_format "message".');
   }
   return { request: { requestId, model, messages, sampling, features: decodeFeatures(p) }, shape };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ApiError, errors, invalidParameter } from "../../core/errors.ts";
-import type { EngineEvent, FinishReason, Usage } from "../../core/types.ts";
+import type { DeltaEvent, EngineEvent, FinishReason, ToolCallDelta, Usage } from "../../core/types.ts";
 import {
   EMPTY_MESSAGE,
   NativeResponseCollector,
@@ -97,8 +97,24 @@ function withoutIndex(value: unknown): unknown {
 const fromWire = (u: Json): Usage => {
   const out: Usage = { inputTokens: u.input_tokens, outputTokens: u.output_tokens };
   if (u.prompt_tokens_details) out.cachedTokens = u.prompt_tokens_details.cached_tokens;
+  if (u.output_tokens_details) out.reasoningTokens = u.output_tokens_details.reasoning_tokens;
   return out;
 };
+
+/** The delta event behind one captured message-format stream event (content, reasoning, tool-call pieces). */
+function deltaFromWire(data: Json): DeltaEvent {
+  const choice = data.output.choices[0];
+  const event: DeltaEvent = { type: "delta", index: choice.index ?? 0, usage: fromWire(data.usage) };
+  const m = choice.message;
+  if (m.content) event.content = m.content;
+  if (m.reasoning_content) event.reasoning = m.reasoning_content;
+  if (m.tool_calls) {
+    event.toolCalls = m.tool_calls.map((c: Json): ToolCallDelta =>
+      c.id ? { index: c.index, id: c.id, name: c.function.name, arguments: c.function.arguments } : { index: c.index, arguments: c.function.arguments },
+    );
+  }
+  return event;
+}
 
 /**
  * Rebuilds the engine events behind a captured incremental stream: a `"null"` event is a delta
@@ -107,7 +123,7 @@ const fromWire = (u: Json): Usage => {
 function eventsFromCapture(datas: Json[], shape: ResponseShape): EngineEvent[] {
   return datas.map((data) => {
     const { content, finish: reason } = contentOf(data, shape);
-    if (reason === "null") return delta(content, fromWire(data.usage));
+    if (reason === "null") return shape.resultFormat === "message" ? deltaFromWire(data) : delta(content, fromWire(data.usage));
     assert.equal(content, "", "final captured event carries no content");
     return finish(reason as FinishReason, fromWire(data.usage));
   });
@@ -123,10 +139,10 @@ function captureEventLines(name: string): string[][] {
 }
 
 const SHAPES: ResponseShape[] = [
-  { resultFormat: "text", incrementalOutput: true },
-  { resultFormat: "text", incrementalOutput: false },
-  { resultFormat: "message", incrementalOutput: true },
-  { resultFormat: "message", incrementalOutput: false },
+  { resultFormat: "text", incrementalOutput: true, reasoning: false, logprobs: false },
+  { resultFormat: "text", incrementalOutput: false, reasoning: false, logprobs: false },
+  { resultFormat: "message", incrementalOutput: true, reasoning: false, logprobs: false },
+  { resultFormat: "message", incrementalOutput: false, reasoning: false, logprobs: false },
 ];
 
 describe("resultFrame", () => {
@@ -178,7 +194,7 @@ describe("NativeStreamEncoder", () => {
   }
 
   it("finish_reason length / tool_calls pass through; the finish event's usage is reported", () => {
-    const shape: ResponseShape = { resultFormat: "message", incrementalOutput: true };
+    const shape: ResponseShape = { resultFormat: "message", incrementalOutput: true, reasoning: false, logprobs: false };
     const encoder = new NativeStreamEncoder(shape, RID);
     encoder.encode(delta("abc", usage(5, 3)));
     const last = encoder.encode(finish("length", usage(5, 3, { cachedTokens: 2, reasoningTokens: 1 }))) as Json;
@@ -193,7 +209,7 @@ describe("NativeStreamEncoder", () => {
   });
 
   it("n>1: each event carries one choice with its index; cumulative text is tracked per index", () => {
-    const shape: ResponseShape = { resultFormat: "message", incrementalOutput: false };
+    const shape: ResponseShape = { resultFormat: "message", incrementalOutput: false, reasoning: false, logprobs: false };
     const encoder = new NativeStreamEncoder(shape, RID);
     const choice = (event: EngineEvent) => {
       const data = encoder.encode(event) as Json;
@@ -210,14 +226,16 @@ describe("NativeStreamEncoder", () => {
 
 describe("NativeStreamEncoder vs real SSE captures", () => {
   const cases: [string, ResponseShape][] = [
-    ["single-generation-text-sse", { resultFormat: "text", incrementalOutput: true }],
-    ["single-generation-message-sse", { resultFormat: "message", incrementalOutput: true }],
+    ["single-generation-text-sse", { resultFormat: "text", incrementalOutput: true, reasoning: false, logprobs: false }],
+    ["single-generation-message-sse", { resultFormat: "message", incrementalOutput: true, reasoning: false, logprobs: false }],
+    ["single-generation-message-reasoning-sse", { resultFormat: "message", incrementalOutput: true, reasoning: true, logprobs: false }],
+    ["single-generation-message-with-tools-sse", { resultFormat: "message", incrementalOutput: true, reasoning: false, logprobs: false }],
   ];
   for (const [name, shape] of cases) {
     it(`${name}: same framing lines, same keys at every level, same values (but index)`, { skip: CAPTURES_SKIP }, () => {
       const request = readCaptureJson(name, "request.body.json") as Json;
-      assert.equal(request.parameters.result_format, shape.resultFormat);
-      assert.equal(request.parameters.incremental_output, shape.incrementalOutput);
+      assert.equal(request.parameters.result_format ?? "message", shape.resultFormat);
+      assert.equal(request.parameters.incremental_output ?? true, shape.incrementalOutput);
 
       const captured = parseSseBody(readCapture(name, "response.body.txt"));
       const rawEvents = captureEventLines(name);
@@ -242,18 +260,76 @@ describe("NativeStreamEncoder vs real SSE captures", () => {
 
         const ourData = JSON.parse(ourLines[3]!.slice(5)) as Json;
         assertSameKeys(ourData, capturedDatas[i], `${name}#${i + 1}`);
-        assert.deepEqual(withoutIndex(ourData), capturedDatas[i], `event ${i + 1} values`);
+        assert.deepEqual(withoutIndex(ourData), withoutIndex(capturedDatas[i]), `event ${i + 1} values`);
       }
     });
   }
 
+  it("single-generation-message-with-parallel-tools-sse: tool-call deltas frame for frame (finish in its own event)", { skip: CAPTURES_SKIP }, () => {
+    const shape: ResponseShape = { resultFormat: "message", incrementalOutput: true, reasoning: false, logprobs: false };
+    const captured = parseSseBody(readCapture("single-generation-message-with-parallel-tools-sse", "response.body.txt")).map((e) => JSON.parse(e.data) as Json);
+    assert.equal(captured.length, 4);
+    // The real server puts finish_reason on the last argument piece; openscope sends that piece, then the finish.
+    const last = captured[3]!;
+    const lastAsDelta = { ...last, output: { choices: [{ ...last.output.choices[0], finish_reason: "null" }] } };
+    const datas = [...captured.slice(0, 3), lastAsDelta];
+    const events: EngineEvent[] = [...datas.map(deltaFromWire), finish("tool_calls", fromWire(last.usage))];
+    const ours: Json[] = frames(shape, events, last.request_id).map((f, i) => parseFrame(f, i + 1));
+    datas.forEach((data, i) => {
+      assertSameKeys(ours[i], data, `event ${i + 1}`);
+      assert.deepEqual(ours[i], data, `event ${i + 1}`);
+    });
+    assert.deepEqual(ours[4]!.output.choices[0], { message: { role: "assistant", content: "" }, index: 0, finish_reason: "tool_calls" });
+  });
+
+  it("cumulative mode repeats whole tool calls, reasoning and logprobs so far", () => {
+    const shape: ResponseShape = { resultFormat: "message", incrementalOutput: false, reasoning: true, logprobs: true };
+    const lp = (token: string) => ({ token, bytes: [...Buffer.from(token)], logprob: -0.5, topLogprobs: [] });
+    const events: EngineEvent[] = [
+      { type: "delta", index: 0, reasoning: "think", usage: { ...usage(5, 1), reasoningTokens: 1 } },
+      { type: "delta", index: 0, content: "ok", logprobs: [lp("ok")], usage: { ...usage(5, 2), reasoningTokens: 1 } },
+      { type: "delta", index: 0, toolCalls: [{ index: 0, id: "call_1", name: "f", arguments: '{"a":' }], usage: { ...usage(5, 3), reasoningTokens: 1 } },
+      { type: "delta", index: 0, toolCalls: [{ index: 0, arguments: "1}" }], usage: { ...usage(5, 4), reasoningTokens: 1 } },
+      { type: "finish", index: 0, reason: "tool_calls", usage: { ...usage(5, 4), reasoningTokens: 1 } },
+    ];
+    const datas: Json[] = frames(shape, events).map((f, i) => parseFrame(f, i + 1));
+    const final = datas[4]!.output.choices[0];
+    assert.deepEqual(final.message, {
+      role: "assistant",
+      content: "ok",
+      reasoning_content: "think",
+      tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "f", arguments: '{"a":1}' } }],
+    });
+    assert.deepEqual(final.logprobs, { content: [{ top_logprobs: [], logprob: -0.5, bytes: [111, 107], token: "ok" }] });
+    assert.equal(final.finish_reason, "tool_calls");
+    assert.deepEqual(datas[2]!.output.choices[0].message.tool_calls[0].function, { name: "f", arguments: '{"a":' });
+    assert.deepEqual(datas[4]!.usage.output_tokens_details, { reasoning_tokens: 1 });
+    assert.equal(datas[0]!.output.choices[0].message.content, "");
+    assert.equal(datas[0]!.output.choices[0].message.tool_calls, undefined, "no tool_calls key before the first call");
+  });
+
+  it("incremental mode: logprobs of each event's tokens only; reasoning_content always present in thinking mode", () => {
+    const shape: ResponseShape = { resultFormat: "message", incrementalOutput: true, reasoning: true, logprobs: true };
+    const lp = (token: string) => ({ token, bytes: [...Buffer.from(token)], logprob: -1, topLogprobs: [{ token, bytes: [...Buffer.from(token)], logprob: -1 }] });
+    const datas: Json[] = frames(shape, [
+      { type: "delta", index: 0, content: "a", logprobs: [lp("a")], usage: usage(1, 1) },
+      { type: "delta", index: 0, content: "b", logprobs: [lp("b")], usage: usage(1, 2) },
+      finish("stop", usage(1, 2)),
+    ]).map((f, i) => parseFrame(f, i + 1));
+    assert.deepEqual(
+      datas.map((d) => d.output.choices[0].logprobs.content.map((e: Json) => e.token)),
+      [["a"], ["b"], []],
+    );
+    for (const d of datas) assert.equal(d.output.choices[0].message.reasoning_content, "");
+  });
+
   it("single-generation-text-sse keeps its blank lines; our frames are byte-equal apart from JSON key order", { skip: CAPTURES_SKIP }, () => {
     const body = readCapture("single-generation-text-sse", "response.body.txt");
     const ours = frames(
-      { resultFormat: "text", incrementalOutput: true },
+      { resultFormat: "text", incrementalOutput: true, reasoning: false, logprobs: false },
       eventsFromCapture(
         parseSseBody(body).map((e) => JSON.parse(e.data) as Json),
-        { resultFormat: "text", incrementalOutput: true },
+        { resultFormat: "text", incrementalOutput: true, reasoning: false, logprobs: false },
       ),
       RID,
     ).join("");
@@ -268,8 +344,33 @@ describe("NativeStreamEncoder vs real SSE captures", () => {
 });
 
 describe("NativeResponseCollector", () => {
+  it("tool calls in the sync order of the real server (function, index, id, type), reasoning and usage details", () => {
+    const shape: ResponseShape = { resultFormat: "message", incrementalOutput: false, reasoning: true, logprobs: false };
+    const collector = new NativeResponseCollector(shape, RID);
+    collector.add({ type: "delta", index: 0, reasoning: "hm", usage: { ...usage(10, 1), reasoningTokens: 1 } });
+    collector.add({ type: "delta", index: 0, toolCalls: [{ index: 0, id: "call_a", name: "get", arguments: "{}" }], usage: { ...usage(10, 5), reasoningTokens: 1 } });
+    collector.add({ type: "delta", index: 0, toolCalls: [{ index: 1, id: "call_b", name: "put", arguments: '{"x":' }, { index: 1, arguments: "2}" }], usage: { ...usage(10, 9), reasoningTokens: 1 } });
+    collector.add({ type: "finish", index: 0, reason: "tool_calls", usage: { ...usage(10, 9), reasoningTokens: 1 } });
+    const body = collector.body() as Json;
+    assert.deepEqual(body.output.choices[0], {
+      finish_reason: "tool_calls",
+      index: 0,
+      message: {
+        role: "assistant",
+        content: "",
+        reasoning_content: "hm",
+        tool_calls: [
+          { function: { name: "get", arguments: "{}" }, index: 0, id: "call_a", type: "function" },
+          { function: { name: "put", arguments: '{"x":2}' }, index: 1, id: "call_b", type: "function" },
+        ],
+      },
+    });
+    assert.deepEqual(Object.keys(body.output.choices[0].message.tool_calls[0] as object), ["function", "index", "id", "type"]);
+    assert.deepEqual(body.usage.output_tokens_details, { reasoning_tokens: 1 });
+  });
+
   it("text body", () => {
-    const collector = new NativeResponseCollector({ resultFormat: "text", incrementalOutput: false }, RID);
+    const collector = new NativeResponseCollector({ resultFormat: "text", incrementalOutput: false, reasoning: false, logprobs: false }, RID);
     for (const event of EVENTS) collector.add(event);
     assert.deepEqual(collector.body(), {
       output: { finish_reason: "stop", text: "Hello wor\nld!" },
@@ -279,7 +380,7 @@ describe("NativeResponseCollector", () => {
   });
 
   it("message body", () => {
-    const collector = new NativeResponseCollector({ resultFormat: "message", incrementalOutput: false }, RID);
+    const collector = new NativeResponseCollector({ resultFormat: "message", incrementalOutput: false, reasoning: false, logprobs: false }, RID);
     for (const event of EVENTS) collector.add(event);
     assert.deepEqual(collector.body(), {
       output: { choices: [{ finish_reason: "stop", index: 0, message: { role: "assistant", content: "Hello wor\nld!" } }] },
@@ -289,8 +390,8 @@ describe("NativeResponseCollector", () => {
   });
 
   it("incremental_output does not change a collected body", () => {
-    const a = new NativeResponseCollector({ resultFormat: "message", incrementalOutput: true }, RID);
-    const b = new NativeResponseCollector({ resultFormat: "message", incrementalOutput: false }, RID);
+    const a = new NativeResponseCollector({ resultFormat: "message", incrementalOutput: true, reasoning: false, logprobs: false }, RID);
+    const b = new NativeResponseCollector({ resultFormat: "message", incrementalOutput: false, reasoning: false, logprobs: false }, RID);
     for (const event of EVENTS) {
       a.add(event);
       b.add(event);
@@ -299,7 +400,7 @@ describe("NativeResponseCollector", () => {
   });
 
   it("n=2 with interleaved indices: choices sorted by index, output tokens summed, input once", () => {
-    const collector = new NativeResponseCollector({ resultFormat: "message", incrementalOutput: false }, RID);
+    const collector = new NativeResponseCollector({ resultFormat: "message", incrementalOutput: false, reasoning: false, logprobs: false }, RID);
     const events: EngineEvent[] = [
       delta("B1", usage(20, 1), 1),
       delta("A1", usage(20, 1), 0),
@@ -323,10 +424,10 @@ describe("NativeResponseCollector", () => {
   });
 
   it("a choice that never finished reports stop; no events gives an empty answer", () => {
-    const collector = new NativeResponseCollector({ resultFormat: "text", incrementalOutput: false }, RID);
+    const collector = new NativeResponseCollector({ resultFormat: "text", incrementalOutput: false, reasoning: false, logprobs: false }, RID);
     collector.add(delta("partial", usage(3, 1)));
     assert.deepEqual((collector.body() as Json).output, { finish_reason: "stop", text: "partial" });
-    const empty = new NativeResponseCollector({ resultFormat: "message", incrementalOutput: false }, RID);
+    const empty = new NativeResponseCollector({ resultFormat: "message", incrementalOutput: false, reasoning: false, logprobs: false }, RID);
     assert.deepEqual(empty.body(), { output: { choices: [] }, usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0 }, request_id: RID });
   });
 });
@@ -336,7 +437,7 @@ describe("NativeResponseCollector vs real JSON captures", () => {
     const name = "single-generation-text-nosse";
     const captured = readCaptureJson(name, "response.body.txt") as Json;
     assert.equal(responseStatus(name), 200);
-    const collector = new NativeResponseCollector({ resultFormat: "text", incrementalOutput: false }, captured.request_id);
+    const collector = new NativeResponseCollector({ resultFormat: "text", incrementalOutput: false, reasoning: false, logprobs: false }, captured.request_id);
     const text: string = captured.output.text;
     const u = fromWire(captured.usage);
     collector.add(delta(text.slice(0, 3), { ...u, outputTokens: 1 }));
@@ -350,7 +451,7 @@ describe("NativeResponseCollector vs real JSON captures", () => {
   it("single-generation-message-nosse: same structure; values equal but for our choice index", { skip: CAPTURES_SKIP }, () => {
     const name = "single-generation-message-nosse";
     const captured = readCaptureJson(name, "response.body.txt") as Json;
-    const collector = new NativeResponseCollector({ resultFormat: "message", incrementalOutput: false }, captured.request_id);
+    const collector = new NativeResponseCollector({ resultFormat: "message", incrementalOutput: false, reasoning: false, logprobs: false }, captured.request_id);
     const u = fromWire(captured.usage);
     collector.add(delta(captured.output.choices[0].message.content, u));
     collector.add(finish("stop", u));
@@ -369,7 +470,7 @@ describe("NativeResponseCollector vs real JSON captures", () => {
     const u1 = { ...total, outputTokens: total.outputTokens - 50 };
     const a: string = c0!.message.content;
     const b: string = c1!.message.content;
-    const collector = new NativeResponseCollector({ resultFormat: "message", incrementalOutput: false }, captured.request_id);
+    const collector = new NativeResponseCollector({ resultFormat: "message", incrementalOutput: false, reasoning: false, logprobs: false }, captured.request_id);
     for (const event of [
       delta(b.slice(0, 5), { ...u1, outputTokens: 2 }, 1),
       delta(a.slice(0, 7), { ...u0, outputTokens: 3 }, 0),

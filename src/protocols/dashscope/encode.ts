@@ -1,10 +1,14 @@
-import type { EngineEvent, FinishReason, Usage } from "../../core/types.ts";
+import type { DeltaEvent, EngineEvent, FinishReason, TokenAlternative, TokenLogprob, ToolCallDelta, Usage } from "../../core/types.ts";
 
-/** How the client asked to see the answer; decided by the decoder, applied here. */
+/** How the client sees the answer; decided by the decoder and shape.ts, applied here. */
 export interface ResponseShape {
   resultFormat: "text" | "message";
-  /** Stream only: deltas (true) or the whole text so far (false). */
+  /** Stream only: deltas (true) or the whole answer so far (false). */
   incrementalOutput: boolean;
+  /** Thinking mode: every message carries `reasoning_content` (protocol.md §5.3, §6.5). */
+  reasoning: boolean;
+  /** Choices carry `logprobs.content` (protocol.md §5.5). */
+  logprobs: boolean;
 }
 
 interface WireUsage {
@@ -28,10 +32,71 @@ export function wireUsage(usage: Usage): WireUsage {
 
 type WireFinish = FinishReason | "null";
 
-function outputObject(shape: ResponseShape, index: number, content: string, finish: WireFinish): object {
-  if (shape.resultFormat === "text") return { finish_reason: finish, text: content };
+interface ToolCallState {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/** Everything one choice has said so far. */
+class ChoiceState {
+  content = "";
+  reasoning = "";
+  readonly calls: ToolCallState[] = [];
+  readonly logprobs: TokenLogprob[] = [];
+  finish: FinishReason | undefined;
+  usage: Usage | undefined;
+
+  add(event: EngineEvent): void {
+    this.usage = event.usage;
+    if (event.type === "finish") {
+      this.finish = event.reason;
+      return;
+    }
+    this.content += event.content ?? "";
+    this.reasoning += event.reasoning ?? "";
+    for (const delta of event.toolCalls ?? []) {
+      const call = (this.calls[delta.index] ??= { id: "", name: "", arguments: "" });
+      if (delta.id) call.id = delta.id;
+      if (delta.name) call.name += delta.name;
+      call.arguments += delta.arguments;
+    }
+    this.logprobs.push(...(event.logprobs ?? []));
+  }
+}
+
+function wireAlternative(t: TokenAlternative): object {
+  return { logprob: t.logprob, bytes: t.bytes, token: t.token };
+}
+
+function wireLogprobs(entries: readonly TokenLogprob[]): object {
+  return { content: entries.map((t) => ({ top_logprobs: t.topLogprobs.map(wireAlternative), ...wireAlternative(t) })) };
+}
+
+/** A stream piece of a tool call (§6.5): the first carries id and name, continuations `"id":""`. */
+function wireToolCallDelta(delta: ToolCallDelta): object {
+  const first = delta.id !== undefined;
   return {
-    choices: [{ message: { role: "assistant", content }, index, finish_reason: finish }],
+    index: delta.index,
+    id: delta.id ?? "",
+    type: "function",
+    function: first ? { name: delta.name ?? "", arguments: delta.arguments } : { arguments: delta.arguments },
+  };
+}
+
+function wireToolCall(call: ToolCallState, index: number, order: "stream" | "sync"): object {
+  const fn = { name: call.name, arguments: call.arguments };
+  return order === "sync"
+    ? { function: fn, index, id: call.id, type: "function" }
+    : { index, id: call.id, type: "function", function: fn };
+}
+
+function message(shape: ResponseShape, content: string, reasoning: string, toolCalls: object[] | undefined): object {
+  return {
+    role: "assistant",
+    content,
+    ...(shape.reasoning ? { reasoning_content: reasoning } : {}),
+    ...(toolCalls && toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
   };
 }
 
@@ -40,7 +105,7 @@ function outputObject(shape: ResponseShape, index: number, content: string, fini
  * Each event carries one choice (with its `index`) and that choice's cumulative usage.
  */
 export class NativeStreamEncoder {
-  readonly #texts = new Map<number, string>();
+  readonly #choices = new Map<number, ChoiceState>();
 
   constructor(
     readonly shape: ResponseShape,
@@ -48,23 +113,31 @@ export class NativeStreamEncoder {
   ) {}
 
   encode(event: EngineEvent): object {
-    const sofar = (this.#texts.get(event.index) ?? "") + (event.type === "delta" ? event.content : "");
-    this.#texts.set(event.index, sofar);
+    let state = this.#choices.get(event.index);
+    if (!state) this.#choices.set(event.index, (state = new ChoiceState()));
+    state.add(event);
+    const delta: Partial<DeltaEvent> = event.type === "delta" ? event : {};
     const incremental = this.shape.incrementalOutput;
-    const content = event.type === "delta" ? (incremental ? event.content : sofar) : incremental ? "" : sofar;
     const finish: WireFinish = event.type === "finish" ? event.reason : "null";
-    return {
-      output: outputObject(this.shape, event.index, content, finish),
-      usage: wireUsage(event.usage),
-      request_id: this.requestId,
-    };
+    const content = incremental ? (delta.content ?? "") : state.content;
+    let output: object;
+    if (this.shape.resultFormat === "text") {
+      output = { finish_reason: finish, text: content };
+    } else {
+      const reasoning = incremental ? (delta.reasoning ?? "") : state.reasoning;
+      const toolCalls = incremental
+        ? delta.toolCalls?.map(wireToolCallDelta)
+        : state.calls.map((call, i) => wireToolCall(call, i, "stream"));
+      const choice: Record<string, unknown> = {
+        message: message(this.shape, content, reasoning, toolCalls),
+        index: event.index,
+        finish_reason: finish,
+      };
+      if (this.shape.logprobs) choice.logprobs = wireLogprobs(incremental ? (delta.logprobs ?? []) : state.logprobs);
+      output = { choices: [choice] };
+    }
+    return { output, usage: wireUsage(event.usage), request_id: this.requestId };
   }
-}
-
-interface ChoiceState {
-  text: string;
-  finish: FinishReason | undefined;
-  usage: Usage | undefined;
 }
 
 /** Collects a whole generation into the non-stream JSON body (protocol.md §5). */
@@ -77,26 +150,30 @@ export class NativeResponseCollector {
   ) {}
 
   add(event: EngineEvent): void {
-    const choice = this.#choices.get(event.index) ?? { text: "", finish: undefined, usage: undefined };
-    if (event.type === "delta") choice.text += event.content;
-    else choice.finish = event.reason;
-    choice.usage = event.usage;
-    this.#choices.set(event.index, choice);
+    let state = this.#choices.get(event.index);
+    if (!state) this.#choices.set(event.index, (state = new ChoiceState()));
+    state.add(event);
   }
 
   body(): object {
     const indices = [...this.#choices.keys()].sort((a, b) => a - b);
-    const choices = indices.map((index) => ({ index, ...this.#choices.get(index)! }));
-    const usage = sumUsage(choices.map((c) => c.usage).filter((u): u is Usage => u !== undefined));
+    const choices = indices.map((index) => ({ index, state: this.#choices.get(index)! }));
+    const usage = sumUsage(choices.map((c) => c.state.usage).filter((u): u is Usage => u !== undefined));
+    const first = choices[0]?.state;
     const output =
       this.shape.resultFormat === "text"
-        ? { finish_reason: choices[0]?.finish ?? "stop", text: choices[0]?.text ?? "" }
+        ? { finish_reason: first?.finish ?? "stop", text: first?.content ?? "" }
         : {
-            choices: choices.map((c) => ({
-              finish_reason: c.finish ?? "stop",
-              index: c.index,
-              message: { role: "assistant", content: c.text },
-            })),
+            choices: choices.map(({ index, state }) => {
+              const toolCalls = state.calls.map((call, i) => wireToolCall(call, i, "sync"));
+              const choice: Record<string, unknown> = {
+                finish_reason: state.finish ?? "stop",
+                index,
+                message: message(this.shape, state.content, state.reasoning, toolCalls),
+              };
+              if (this.shape.logprobs) choice.logprobs = wireLogprobs(state.logprobs);
+              return choice;
+            }),
           };
     return { output, usage: wireUsage(usage), request_id: this.requestId };
   }

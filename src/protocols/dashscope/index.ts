@@ -1,4 +1,5 @@
-export { decodeGeneration, type DecodedGeneration } from "./decode.ts";
+export { decodeGeneration, type DecodedGeneration, type RequestedShape } from "./decode.ts";
+export { finalizeShape, STRICT_MESSAGES, type ShapeContext } from "./shape.ts";
 export { NativeResponseCollector, NativeStreamEncoder, sumUsage, wireUsage, type ResponseShape } from "./encode.ts";
 export { nativeErrorBody, nativeErrorFrame, type NativeErrorBody } from "./errors.ts";
 export { decodeTokenize, encodeTokenize } from "./tokenizer.ts";

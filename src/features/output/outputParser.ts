@@ -1,0 +1,63 @@
+import type { ToolCallDelta } from "../../core/types.ts";
+import { ReasoningSplitter } from "../thinking/reasoningSplitter.ts";
+import { ToolCallParser, type ToolParameterTypes } from "../tools/toolCallParser.ts";
+
+export interface OutputPiece {
+  reasoning: string;
+  content: string;
+  toolCalls: ToolCallDelta[];
+}
+
+export interface OutputParserOptions {
+  /** Split `<think>` … `</think>` off as reasoning. */
+  thinking: boolean;
+  /** The prompt already opened the thought (the model starts inside it). */
+  startInReasoning: boolean;
+  /** Parse tool calls out of the answer (absent: the answer is all content). */
+  tools?: { parameterTypes?: ToolParameterTypes; newId?: () => string };
+}
+
+/**
+ * A model's raw output text as the API shows it: reasoning, answer content and tool calls, each
+ * piece safe to send as soon as it is returned, however the text was chunked.
+ */
+export class OutputParser {
+  readonly #splitter: ReasoningSplitter | undefined;
+  readonly #tools: ToolCallParser | undefined;
+
+  constructor(options: OutputParserOptions) {
+    this.#splitter = options.thinking ? new ReasoningSplitter({ startInReasoning: options.startInReasoning }) : undefined;
+    this.#tools = options.tools ? new ToolCallParser(options.tools) : undefined;
+  }
+
+  /** Still inside the thought (nothing of the answer yet). */
+  get inReasoning(): boolean {
+    return this.#splitter !== undefined && !this.#splitter.answerStarted;
+  }
+
+  get insideToolCall(): boolean {
+    return this.#tools?.insideCall ?? false;
+  }
+
+  get completedToolCalls(): number {
+    return this.#tools?.completedCalls ?? 0;
+  }
+
+  push(text: string): OutputPiece {
+    const split = this.#splitter ? this.#splitter.push(text) : { reasoning: "", content: text };
+    return this.#answer(split.reasoning, split.content, false);
+  }
+
+  finish(): OutputPiece {
+    const split = this.#splitter ? this.#splitter.finish() : { reasoning: "", content: "" };
+    return this.#answer(split.reasoning, split.content, true);
+  }
+
+  #answer(reasoning: string, content: string, final: boolean): OutputPiece {
+    if (!this.#tools) return { reasoning, content, toolCalls: [] };
+    const parsed = this.#tools.push(content);
+    if (!final) return { reasoning, ...parsed };
+    const rest = this.#tools.finish();
+    return { reasoning, content: parsed.content + rest.content, toolCalls: [...parsed.toolCalls, ...rest.toolCalls] };
+  }
+}

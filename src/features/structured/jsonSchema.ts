@@ -1,0 +1,159 @@
+import { invalidParameter } from "../../core/errors.ts";
+import type { JsonSchema } from "../../core/types.ts";
+
+/**
+ * JSON Schema as the grammar engine (node-llama-cpp's schema-to-GBNF converter) understands it:
+ * type (one type, or several scalar types), const, enum, oneOf, $ref into $defs, string
+ * min/maxLength and date/time formats, object properties / additionalProperties /
+ * min/maxProperties / required, array items / prefixItems / min/maxItems.
+ *
+ * `prepareSchema` rewrites what can be rewritten without changing what validates (`anyOf` as
+ * `oneOf`, `definitions` as `$defs`, a missing `type` from the keywords present, annotations
+ * removed) and, for everything the grammar cannot enforce (`pattern`, `minimum`, `allOf`, ...),
+ * either refuses (strict) or leaves the keyword out of the grammar (best effort).
+ */
+
+const ANNOTATIONS = new Set([
+  "title",
+  "$schema",
+  "$id",
+  "$comment",
+  "default",
+  "examples",
+  "deprecated",
+  "readOnly",
+  "writeOnly",
+]);
+const SCALAR_TYPES = new Set(["string", "number", "integer", "boolean", "null"]);
+const DATE_FORMATS = new Set(["date-time", "time", "date"]);
+const KEYWORDS_BY_KIND: Record<string, ReadonlySet<string>> = {
+  string: new Set(["minLength", "maxLength", "format"]),
+  object: new Set(["properties", "additionalProperties", "minProperties", "maxProperties", "required"]),
+  array: new Set(["items", "prefixItems", "minItems", "maxItems"]),
+};
+
+/** Any JSON value, written with the keywords the grammar engine has. */
+export const ANY_JSON_VALUE: JsonSchema = {
+  oneOf: [{ type: ["string", "number", "boolean", "null"] }, { type: "object", additionalProperties: true }, { type: "array" }],
+};
+
+/** Any JSON object (response_format json_object). */
+export const ANY_JSON_OBJECT: JsonSchema = { type: "object", additionalProperties: true };
+
+export interface PrepareOptions {
+  /** Refuse keywords the grammar cannot enforce (else they are left out of the grammar). */
+  strict: boolean;
+  /** Names the schema in error messages, e.g. `response_format.json_schema.schema`. */
+  field: string;
+}
+
+export interface PreparedSchema {
+  schema: JsonSchema;
+  /** Keywords left out of the grammar (best effort only), as `keyword at #/path`. */
+  unenforced: string[];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+class SchemaPreparer {
+  readonly unenforced: string[] = [];
+
+  constructor(readonly options: PrepareOptions) {}
+
+  unsupported(keyword: string, path: string, why = "is not supported by the grammar engine"): void {
+    if (this.options.strict) {
+      throw invalidParameter(
+        `${this.options.field}: "${keyword}" (at ${path || "#"}) ${why}; remove it or set "strict": false for best-effort output.`,
+      );
+    }
+    this.unenforced.push(`${keyword} at ${path || "#"}`);
+  }
+
+  prepare(raw: unknown, path: string): JsonSchema {
+    if (raw === true || (isRecord(raw) && Object.keys(raw).every((k) => ANNOTATIONS.has(k) || k === "description"))) {
+      return ANY_JSON_VALUE;
+    }
+    if (!isRecord(raw)) throw invalidParameter(`${this.options.field}: the schema at ${path || "#"} must be an object.`);
+    const out: JsonSchema = {};
+    const kind = this.kindOf(raw, path);
+    for (const [key, value] of Object.entries(raw)) {
+      const at = `${path}/${key}`;
+      if (ANNOTATIONS.has(key)) continue;
+      if (key === "description") {
+        if (typeof value === "string") out.description = value;
+      } else if (key === "type") {
+        out.type = value;
+      } else if (key === "const" || key === "enum") {
+        out[key] = value;
+      } else if (key === "oneOf" || key === "anyOf") {
+        if (!Array.isArray(value) || value.length === 0) throw invalidParameter(`${this.options.field}: "${key}" at ${path || "#"} must be a non-empty array.`);
+        out.oneOf = value.map((s, i) => this.prepare(s, `${at}/${i}`));
+      } else if (key === "$ref") {
+        out.$ref = typeof value === "string" ? value.replace(/^#\/definitions\//, "#/$defs/") : value;
+      } else if (key === "$defs" || key === "definitions") {
+        if (!isRecord(value)) throw invalidParameter(`${this.options.field}: "${key}" at ${path || "#"} must be an object.`);
+        out.$defs = Object.fromEntries(Object.entries(value).map(([name, s]) => [name, this.prepare(s, `${at}/${name}`)]));
+      } else if (kind !== undefined && KEYWORDS_BY_KIND[kind]?.has(key)) {
+        this.copyKindKeyword(out, key, value, at);
+      } else {
+        this.unsupported(key, path);
+      }
+    }
+    if (out.type === undefined && kind !== undefined && out.const === undefined && out.enum === undefined && out.$ref === undefined && out.oneOf === undefined) {
+      out.type = kind;
+    }
+    return out;
+  }
+
+  /** object, array or string when the schema is (only) that type, from `type` or its keywords. */
+  kindOf(raw: Record<string, unknown>, path: string): string | undefined {
+    const type = raw.type;
+    if (Array.isArray(type)) {
+      const bad = type.find((t) => typeof t !== "string" || !SCALAR_TYPES.has(t));
+      if (bad !== undefined) this.unsupported("type", path, `lists ${JSON.stringify(bad)} among several types, which the grammar engine cannot express`);
+      return undefined;
+    }
+    if (typeof type === "string") {
+      if (!SCALAR_TYPES.has(type) && type !== "object" && type !== "array") {
+        throw invalidParameter(`${this.options.field}: unknown type ${JSON.stringify(type)} at ${path || "#"}.`);
+      }
+      return KEYWORDS_BY_KIND[type] ? type : undefined;
+    }
+    if (type !== undefined) throw invalidParameter(`${this.options.field}: "type" at ${path || "#"} must be a string or an array of strings.`);
+    return Object.keys(KEYWORDS_BY_KIND).find((kind) => Object.keys(raw).some((k) => KEYWORDS_BY_KIND[kind]!.has(k) && k !== "format"));
+  }
+
+  copyKindKeyword(out: JsonSchema, key: string, value: unknown, at: string): void {
+    switch (key) {
+      case "properties":
+        if (!isRecord(value)) throw invalidParameter(`${this.options.field}: "properties" at ${at} must be an object.`);
+        out.properties = Object.fromEntries(Object.entries(value).map(([name, s]) => [name, this.prepare(s, `${at}/${name}`)]));
+        return;
+      case "additionalProperties":
+        out.additionalProperties = typeof value === "boolean" ? value : this.prepare(value, at);
+        return;
+      case "items":
+        if (Array.isArray(value)) out.prefixItems = value.map((s, i) => this.prepare(s, `${at}/${i}`));
+        else out.items = this.prepare(value, at);
+        return;
+      case "prefixItems":
+        if (!Array.isArray(value)) throw invalidParameter(`${this.options.field}: "prefixItems" at ${at} must be an array.`);
+        out.prefixItems = value.map((s, i) => this.prepare(s, `${at}/${i}`));
+        return;
+      case "format":
+        if (typeof value === "string" && DATE_FORMATS.has(value)) out.format = value;
+        else this.unsupported(`format: ${String(value)}`, at.slice(0, at.lastIndexOf("/")));
+        return;
+      default:
+        out[key] = value;
+    }
+  }
+}
+
+/** The client's schema rewritten for the grammar engine; throws InvalidParameter in strict mode for what it cannot enforce. */
+export function prepareSchema(schema: unknown, options: PrepareOptions): PreparedSchema {
+  const preparer = new SchemaPreparer(options);
+  return { schema: preparer.prepare(schema, ""), unenforced: preparer.unenforced };
+}

@@ -1,0 +1,51 @@
+import { invalidParameter } from "../../core/errors.ts";
+import type { ChatMessage, GenerationRequest, JsonSchema, ResponseFormat } from "../../core/types.ts";
+import { ANY_JSON_OBJECT, prepareSchema } from "./jsonSchema.ts";
+
+/** The real server's refusal when json_object is asked for but no message mentions JSON. */
+export const JSON_WORD_MESSAGE =
+  "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.";
+
+function mentionsJson(messages: readonly ChatMessage[]): boolean {
+  return messages.some((m) => m.content.some((part) => /json/i.test(part.text)));
+}
+
+/** The schema the answer must satisfy: any object for json_object, the client's schema otherwise. */
+export function answerSchema(format: ResponseFormat): JsonSchema {
+  return format.type === "json_object" ? ANY_JSON_OBJECT : format.schema;
+}
+
+function schemaInstruction(format: Extract<ResponseFormat, { type: "json_schema" }>): string {
+  const about = format.description ? ` (${format.description})` : "";
+  return `Answer with a single JSON value "${format.name}"${about} that conforms to this JSON Schema, and nothing else:\n${JSON.stringify(format.schema)}`;
+}
+
+/** Adds the schema to the system message, so the model knows what the grammar will hold it to. */
+function withInstruction(messages: readonly ChatMessage[], text: string): ChatMessage[] {
+  const first = messages[0];
+  if (first?.role === "system") {
+    return [{ ...first, content: [...first.content, { type: "text", text: `\n\n${text}` }] }, ...messages.slice(1)];
+  }
+  return [{ role: "system", content: [{ type: "text", text }] }, ...messages];
+}
+
+/**
+ * Request stage for `response_format`: the real server's json_object rule, the schema checked and
+ * rewritten for the grammar engine (strict schemas refuse what the grammar cannot enforce), and the
+ * schema shown to the model.
+ */
+export function structuredOutputStage(request: GenerationRequest): GenerationRequest {
+  const format = request.features.responseFormat;
+  if (format === undefined) return request;
+  if (format.type === "json_object") {
+    if (!mentionsJson(request.messages)) throw invalidParameter(JSON_WORD_MESSAGE);
+    return request;
+  }
+  const prepared = prepareSchema(format.schema, { strict: format.strict, field: "response_format.json_schema.schema" });
+  const rewritten = { ...format, schema: prepared.schema };
+  return {
+    ...request,
+    messages: withInstruction(request.messages, schemaInstruction(format)),
+    features: { ...request.features, responseFormat: rewritten },
+  };
+}

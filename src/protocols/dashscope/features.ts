@@ -1,0 +1,116 @@
+import { invalidParameter } from "../../core/errors.ts";
+import type { RequestedFeatures, ResponseFormat, ToolChoice, ToolDefinition } from "../../core/types.ts";
+import { isObject, optionalBoolean, optionalNumber, optionalString, wrongType, type JsonObject } from "./validate.ts";
+
+/** Tool and schema names: letters, digits, underscores and hyphens, at most 64 (API reference). */
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The real server's messages. */
+export const TOOL_CHOICE_MESSAGE = 'tool_choice is one of the strings that should be ["none", "auto"]';
+export function unknownResponseFormatMessage(type: unknown): string {
+  return `Unknown format of response_format, response_format should be a dict, includes 'type' and an optional key 'json_schema'. The response_format type from user is ${typeof type === "string" ? type : JSON.stringify(type ?? null)}.`;
+}
+
+function decodeTool(raw: unknown, i: number): ToolDefinition {
+  const field = `tools[${i}]`;
+  if (!isObject(raw)) wrongType(field, "an object", raw);
+  if (raw.type !== undefined && raw.type !== "function") {
+    throw invalidParameter(`${field}.type must be "function", got ${JSON.stringify(raw.type)}.`);
+  }
+  if (!isObject(raw.function)) wrongType(`${field}.function`, "an object", raw.function);
+  const fn = raw.function;
+  const name = optionalString(fn, "name", `${field}.function.name`);
+  if (name === undefined || !NAME.test(name)) {
+    throw invalidParameter(
+      `${field}.function.name must be 1 to 64 letters, digits, underscores or hyphens, got ${JSON.stringify(name ?? null)}.`,
+    );
+  }
+  const description = optionalString(fn, "description", `${field}.function.description`);
+  const parameters = fn.parameters ?? {};
+  if (!isObject(parameters)) wrongType(`${field}.function.parameters`, "an object (a JSON Schema)", parameters);
+  const tool: ToolDefinition = { name, parameters };
+  if (description !== undefined) tool.description = description;
+  return tool;
+}
+
+function decodeTools(value: unknown): ToolDefinition[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) wrongType("tools", "an array", value);
+  if (value.length === 0) return undefined;
+  const tools = value.map(decodeTool);
+  const seen = new Set<string>();
+  for (const tool of tools) {
+    if (seen.has(tool.name)) throw invalidParameter(`tools: the function name "${tool.name}" is used twice.`);
+    seen.add(tool.name);
+  }
+  return tools;
+}
+
+function decodeToolChoice(value: unknown, tools: ToolDefinition[] | undefined): ToolChoice | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (value === "auto" || value === "none") return { type: value };
+  if (!isObject(value)) throw invalidParameter(TOOL_CHOICE_MESSAGE);
+  const name = isObject(value.function) ? value.function.name : undefined;
+  if ((value.type !== undefined && value.type !== "function") || typeof name !== "string") {
+    throw invalidParameter('tool_choice must be "auto", "none" or {"type": "function", "function": {"name": "<tool name>"}}.');
+  }
+  if (!tools?.some((t) => t.name === name)) {
+    throw invalidParameter(`tool_choice names the function "${name}", which is not among the tools.`);
+  }
+  return { type: "function", name };
+}
+
+function decodeResponseFormat(value: unknown): ResponseFormat | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isObject(value)) throw invalidParameter(unknownResponseFormatMessage(value));
+  const type = value.type;
+  if (type === "text") return undefined;
+  if (type === "json_object") return { type };
+  if (type !== "json_schema") throw invalidParameter(unknownResponseFormatMessage(type));
+  const spec = value.json_schema;
+  if (!isObject(spec)) throw invalidParameter('response_format of type "json_schema" needs a "json_schema" object with a "name" and a "schema".');
+  const name = optionalString(spec, "name", "response_format.json_schema.name");
+  if (name === undefined || !NAME.test(name)) {
+    throw invalidParameter(
+      `response_format.json_schema.name must be 1 to 64 letters, digits, underscores or hyphens, got ${JSON.stringify(name ?? null)}.`,
+    );
+  }
+  const schema = spec.schema ?? { type: "object", additionalProperties: true };
+  if (!isObject(schema)) wrongType("response_format.json_schema.schema", "an object (a JSON Schema)", schema);
+  const format: ResponseFormat = {
+    type,
+    name,
+    schema,
+    strict: optionalBoolean(spec, "strict", "response_format.json_schema.strict") ?? false,
+  };
+  const description = optionalString(spec, "description", "response_format.json_schema.description");
+  if (description !== undefined) format.description = description;
+  return format;
+}
+
+/** Tools, thinking, structured output, logprobs and search parameters (protocol.md §3.4, reference). */
+export function decodeFeatures(p: JsonObject): RequestedFeatures {
+  const features: RequestedFeatures = {};
+  const tools = decodeTools(p.tools);
+  if (tools) features.tools = tools;
+  const toolChoice = decodeToolChoice(p.tool_choice, tools);
+  if (toolChoice && tools) features.toolChoice = toolChoice;
+  const parallel = optionalBoolean(p, "parallel_tool_calls", "parallel_tool_calls");
+  if (parallel !== undefined) features.parallelToolCalls = parallel;
+  const thinking = optionalBoolean(p, "enable_thinking", "enable_thinking");
+  // The budget's upper bound is the model's; the pipeline checks it against the served model.
+  const budget = optionalNumber(p, "thinking_budget", "thinking_budget", { integer: true });
+  if (thinking !== undefined || budget !== undefined) {
+    features.thinking = {};
+    if (thinking !== undefined) features.thinking.enabled = thinking;
+    if (budget !== undefined) features.thinking.budget = budget;
+  }
+  const format = decodeResponseFormat(p.response_format);
+  if (format) features.responseFormat = format;
+  const logprobs = optionalBoolean(p, "logprobs", "logprobs");
+  const top = optionalNumber(p, "top_logprobs", "top_logprobs", { min: 0, max: 5, integer: true });
+  // top_logprobs only takes effect with logprobs (reference): ignored otherwise.
+  if (logprobs) features.logprobs = { topLogprobs: top ?? 0 };
+  if (optionalBoolean(p, "enable_search", "enable_search")) features.search = p.search_options ?? {};
+  return features;
+}
