@@ -21,6 +21,7 @@ export interface TestServerOptions {
   bodyLimitBytes?: number;
   /** Extra raw model config merged into the default tiny model entry. */
   model?: Record<string, unknown>;
+  strictCompat?: boolean;
 }
 
 export interface LogEntry {
@@ -52,7 +53,7 @@ export function testConfig(options: TestServerOptions, cacheDir: string): Server
     gpu: false,
     bodyLimitBytes: options.bodyLimitBytes ?? 64 * 1024,
     requestTimeoutMs: 60_000,
-    strictCompat: false,
+    strictCompat: options.strictCompat ?? false,
     models: [model],
   };
 }

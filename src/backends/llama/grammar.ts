@@ -101,7 +101,13 @@ export class GrammarCompiler {
   }
 }
 
-/** A GBNF string literal. */
+/** A GBNF string literal (JSON escapes, but llama.cpp knows no `\b` or `\f`: those as `\x..`). */
 export function gbnfLiteral(text: string): string {
-  return JSON.stringify(text);
+  return JSON.stringify(text).replace(/\\([bf])/g, (escape, letter: string, offset: number, all: string) => {
+    // Only a real escape (an odd run of backslashes before the letter) is rewritten.
+    let run = 0;
+    for (let i = offset; i >= 0 && all[i] === "\\"; i--) run++;
+    if (run % 2 === 0) return escape;
+    return letter === "b" ? "\\x08" : "\\x0C";
+  });
 }

@@ -65,17 +65,19 @@ class SchemaPreparer {
   unsupported(keyword: string, path: string, why = "is not supported by the grammar engine"): void {
     if (this.options.strict) {
       throw invalidParameter(
-        `${this.options.field}: "${keyword}" (at ${path || "#"}) ${why}; remove it or set "strict": false for best-effort output.`,
+        `${this.options.field}: "${keyword}" (at #${path}) ${why}; remove it or set "strict": false for best-effort output.`,
       );
     }
-    this.unenforced.push(`${keyword} at ${path || "#"}`);
+    this.unenforced.push(`${keyword} at #${path}`);
   }
 
   prepare(raw: unknown, path: string): JsonSchema {
     if (raw === true || (isRecord(raw) && Object.keys(raw).every((k) => ANNOTATIONS.has(k) || k === "description"))) {
       return ANY_JSON_VALUE;
     }
-    if (!isRecord(raw)) throw invalidParameter(`${this.options.field}: the schema at ${path || "#"} must be an object.`);
+    if (!isRecord(raw)) throw invalidParameter(`${this.options.field}: the schema at #${path} must be an object.`);
+    const several = this.splitTypeList(raw, path);
+    if (several) return several;
     const out: JsonSchema = {};
     const kind = this.kindOf(raw, path);
     for (const [key, value] of Object.entries(raw)) {
@@ -88,12 +90,12 @@ class SchemaPreparer {
       } else if (key === "const" || key === "enum") {
         out[key] = value;
       } else if (key === "oneOf" || key === "anyOf") {
-        if (!Array.isArray(value) || value.length === 0) throw invalidParameter(`${this.options.field}: "${key}" at ${path || "#"} must be a non-empty array.`);
+        if (!Array.isArray(value) || value.length === 0) throw invalidParameter(`${this.options.field}: "${key}" at #${path} must be a non-empty array.`);
         out.oneOf = value.map((s, i) => this.prepare(s, `${at}/${i}`));
       } else if (key === "$ref") {
         out.$ref = typeof value === "string" ? value.replace(/^#\/definitions\//, "#/$defs/") : value;
       } else if (key === "$defs" || key === "definitions") {
-        if (!isRecord(value)) throw invalidParameter(`${this.options.field}: "${key}" at ${path || "#"} must be an object.`);
+        if (!isRecord(value)) throw invalidParameter(`${this.options.field}: "${key}" at #${path} must be an object.`);
         out.$defs = Object.fromEntries(Object.entries(value).map(([name, s]) => [name, this.prepare(s, `${at}/${name}`)]));
       } else if (kind !== undefined && KEYWORDS_BY_KIND[kind]?.has(key)) {
         this.copyKindKeyword(out, key, value, at);
@@ -101,27 +103,43 @@ class SchemaPreparer {
         this.unsupported(key, path);
       }
     }
-    if (out.type === undefined && kind !== undefined && out.const === undefined && out.enum === undefined && out.$ref === undefined && out.oneOf === undefined) {
-      out.type = kind;
-    }
+    const constrained = (o: JsonSchema) => ["type", "const", "enum", "$ref", "oneOf"].some((k) => o[k] !== undefined);
+    if (!constrained(out) && kind !== undefined) out.type = kind;
+    // Nothing left that the grammar reads (every keyword was best effort): any value, as JSON Schema means.
+    if (!constrained(out)) return out.description === undefined ? ANY_JSON_VALUE : { ...ANY_JSON_VALUE, description: out.description };
+    return out;
+  }
+
+  /**
+   * `type: ["object", "null"]` and the like: one alternative per type, each with the keywords
+   * that apply to it (the grammar engine takes several types only when all are scalars).
+   */
+  splitTypeList(raw: Record<string, unknown>, path: string): JsonSchema | undefined {
+    const types = raw.type;
+    if (!Array.isArray(types) || types.every((t) => typeof t === "string" && SCALAR_TYPES.has(t))) return undefined;
+    const bad = types.find((t) => typeof t !== "string" || (!SCALAR_TYPES.has(t) && t !== "object" && t !== "array"));
+    if (bad !== undefined) throw invalidParameter(`${this.options.field}: unknown type ${JSON.stringify(bad)} at #${path}.`);
+    const kindKeywords = new Set(Object.values(KEYWORDS_BY_KIND).flatMap((set) => [...set]));
+    const alternatives = (types as string[]).map((type) => {
+      const own = Object.entries(raw).filter(([k]) => k !== "type" && k !== "description" && (!kindKeywords.has(k) || KEYWORDS_BY_KIND[type]?.has(k)));
+      return this.prepare({ ...Object.fromEntries(own), type }, path);
+    });
+    const out: JsonSchema = { oneOf: alternatives };
+    if (typeof raw.description === "string") out.description = raw.description;
     return out;
   }
 
   /** object, array or string when the schema is (only) that type, from `type` or its keywords. */
   kindOf(raw: Record<string, unknown>, path: string): string | undefined {
     const type = raw.type;
-    if (Array.isArray(type)) {
-      const bad = type.find((t) => typeof t !== "string" || !SCALAR_TYPES.has(t));
-      if (bad !== undefined) this.unsupported("type", path, `lists ${JSON.stringify(bad)} among several types, which the grammar engine cannot express`);
-      return undefined;
-    }
+    if (Array.isArray(type)) return undefined; // all scalar here: splitTypeList took the others
     if (typeof type === "string") {
       if (!SCALAR_TYPES.has(type) && type !== "object" && type !== "array") {
-        throw invalidParameter(`${this.options.field}: unknown type ${JSON.stringify(type)} at ${path || "#"}.`);
+        throw invalidParameter(`${this.options.field}: unknown type ${JSON.stringify(type)} at #${path}.`);
       }
       return KEYWORDS_BY_KIND[type] ? type : undefined;
     }
-    if (type !== undefined) throw invalidParameter(`${this.options.field}: "type" at ${path || "#"} must be a string or an array of strings.`);
+    if (type !== undefined) throw invalidParameter(`${this.options.field}: "type" at #${path} must be a string or an array of strings.`);
     return Object.keys(KEYWORDS_BY_KIND).find((kind) => Object.keys(raw).some((k) => KEYWORDS_BY_KIND[kind]!.has(k) && k !== "format"));
   }
 
