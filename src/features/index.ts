@@ -2,6 +2,7 @@ import type { RequestStage } from "../core/pipeline.ts";
 import { structuredOutputStage } from "./structured/responseFormat.ts";
 import { toolsStage } from "./tools/toolSchema.ts";
 
+export { gbnfLiteral, jsonSchemaGrammar } from "./structured/gbnf.ts";
 export { ANY_JSON_OBJECT, ANY_JSON_VALUE, prepareSchema, type PreparedSchema } from "./structured/jsonSchema.ts";
 export { answerSchema, JSON_WORD_MESSAGE, structuredOutputStage } from "./structured/responseFormat.ts";
 export { parameterTypes, toolCallSchema, toolsStage } from "./tools/toolSchema.ts";

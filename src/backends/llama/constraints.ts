@@ -1,8 +1,8 @@
 import type { LlamaGrammar, LlamaModel, Token } from "node-llama-cpp";
 import type { GenerationRequest, ToolDefinition } from "../../core/types.ts";
-import { answerSchema, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, toolCallSchema } from "../../features/index.ts";
+import { answerSchema, gbnfLiteral, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, toolCallSchema } from "../../features/index.ts";
 import type { TemplateFeatures } from "./chatTemplate.ts";
-import { gbnfLiteral, type GrammarCompiler } from "./grammar.ts";
+import type { GrammarCompiler } from "./grammar.ts";
 
 /** What the sampler is held to while a choice generates. */
 export interface Constraints {
@@ -59,8 +59,8 @@ export async function planConstraints(
   const lead = thinking?.enabled ? "[\\n]{0,2} " : "";
   const rules: string[] = [];
   const addCalls = async (name: string, callable: readonly ToolDefinition[]) => {
-    rules.push(await compiler.jsonRules(toolCallSchema(callable), "call-"));
-    if (callable.length < tools!.length) rules.push(await compiler.jsonRules(toolCallSchema(tools!), "anycall-"));
+    rules.push(compiler.jsonRules(toolCallSchema(callable), "call-"));
+    if (callable.length < tools!.length) rules.push(compiler.jsonRules(toolCallSchema(tools!), "anycall-"));
     rules.push(callRules(name, "call-root", parallel, callable.length < tools!.length ? "anycall-root" : "call-root"));
   };
 
@@ -73,7 +73,7 @@ export async function planConstraints(
   }
   const autoTools = tools !== undefined && choice === "auto" && !template.xmlToolCalls;
   if (responseFormat) {
-    rules.push(await compiler.jsonRules(answerSchema(responseFormat), "answer-"));
+    rules.push(compiler.jsonRules(answerSchema(responseFormat), "answer-"));
     if (autoTools) await addCalls("calls", tools);
     const root = autoTools ? `root ::= ${lead}( answer-root | calls )` : `root ::= ${lead}answer-root`;
     constraints.answerGrammar = await compiler.compile([root, ...rules].join("\n"));

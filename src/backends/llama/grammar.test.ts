@@ -1,113 +1,118 @@
+/**
+ * The JSON-schema grammars on the real engine: the tiny random-weight Qwen3 samples under each
+ * grammar, and every finished output must parse and validate (ajv). Random weights rarely pick a
+ * token the grammar allows, so most steps take llama.cpp's slow path (grammar over the whole
+ * vocabulary): the samples are few and short.
+ */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
-import { gbnfLiteral, prefixJsonRules } from "./grammar.ts";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { LlamaGrammarEvaluationState, type LlamaModel, type Token } from "node-llama-cpp";
+import type { JsonSchema } from "../../core/types.ts";
+import { prepareSchema } from "../../features/index.ts";
+import { GrammarCompiler } from "./grammar.ts";
+import { llamaRuntime } from "./runtime.ts";
 
-/** node-llama-cpp 3.21's converter output for a get_weather call schema. */
-const CONVERTED = String.raw`root ::= "{" whitespace-b-1-4-rule "\"name\"" ":" [ ]? val0 comma-whitespace-b-1-4-rule "\"arguments\"" ":" [ ]? rule1 whitespace-b-0-4-rule "}" "\n\n\n\n" [\n]*
-val0 ::= "\"get_weather\""
-comma-whitespace-b-1-4-rule ::= "," ([\n] ("    " | "\t") | [ ]?)
-string-char-rule ::= [^"\\\x7F\x00-\x1F] | "\\" ["\\/bfnrt] | "\\u" [0-9a-fA-F]{4}
-string-rule ::= "\"" string-char-rule* "\""
-val1 ::= "\"c\""
-rule0 ::= ( val1 | string-rule )
-whitespace-b-2-4-rule ::= [\n] (" "{8} | "\t\t") | [ ]?
-whitespace-b-1-4-rule ::= [\n] ("    " | "\t") | [ ]?
-rule1 ::= "{" whitespace-b-2-4-rule "\"location\"" ":" [ ]? rule0 whitespace-b-1-4-rule "}"
-whitespace-b-0-4-rule ::= [\n] | [ ]?
-`;
+const TINY = join(import.meta.dirname, "../../../models/test/qwen3-tiny.gguf");
 
-const EXPECTED = String.raw`call-root ::= "{" call-whitespace-b-1-4-rule "\"name\"" ":" [ ]? call-val0 call-comma-whitespace-b-1-4-rule "\"arguments\"" ":" [ ]? call-rule1 call-whitespace-b-0-4-rule "}"
-call-val0 ::= "\"get_weather\""
-call-comma-whitespace-b-1-4-rule ::= "," [ ]?
-call-string-char-rule ::= [^"\\\x7F\x00-\x1F] | "\\" ["\\/bfnrt] | "\\u" [0-9a-fA-F]{4}
-call-string-rule ::= "\"" call-string-char-rule* "\""
-call-val1 ::= "\"c\""
-call-rule0 ::= ( call-val1 | call-string-rule )
-call-whitespace-b-2-4-rule ::= [ ]?
-call-whitespace-b-1-4-rule ::= [ ]?
-call-rule1 ::= "{" call-whitespace-b-2-4-rule "\"location\"" ":" [ ]? call-rule0 call-whitespace-b-1-4-rule "}"
-call-whitespace-b-0-4-rule ::= [ ]?`;
-
-describe("prefixJsonRules", () => {
-  it("renames, compacts and trims the converter's grammar", () => {
-    assert.equal(prefixJsonRules(CONVERTED, "call-"), EXPECTED);
-  });
-
-  it("renames every definition and every reference", () => {
-    const lines = prefixJsonRules(CONVERTED, "p-").split("\n");
-    const defined = lines.map((line) => line.slice(0, line.indexOf(" ::= ")));
-    assert.ok(defined.every((name) => name.startsWith("p-")), defined.join(", "));
-    assert.ok(defined.includes("p-root"));
-    // Outside literals and classes, every bare word is a prefixed rule name.
-    for (const line of lines) {
-      const body = line.slice(line.indexOf(" ::= ") + 5).replace(/"(?:[^"\\]|\\.)*"|\[(?:[^\]\\]|\\.)*\]|\{[^}]*\}/g, " ");
-      for (const word of body.match(/[A-Za-z0-9-]+/g) ?? []) assert.ok(defined.includes(word), `${word} in ${line}`);
-    }
-  });
-
-  it("removes the trailing newlines of root", () => {
-    const out = prefixJsonRules(CONVERTED, "call-");
-    assert.ok(!out.includes(String.raw`"\n\n\n\n"`));
-    assert.match(out.split("\n")[0]!, /call-whitespace-b-0-4-rule "\}"$/);
-  });
-
-  it("makes whitespace one optional space and the comma rule a comma and one optional space", () => {
-    const out = prefixJsonRules(
-      String.raw`root ::= "[" whitespace-no-new-lines-rule "]"
-comma-whitespace-no-new-lines-rule ::= "," [ ]?
-whitespace-no-new-lines-rule ::= [ ]?
-comma-whitespace-b-2-4-rule ::= "," ([\n] (" "{8} | "\t\t") | [ ]?)`,
-      "a-",
-    );
-    assert.deepEqual(out.split("\n").slice(1), [
-      'a-comma-whitespace-no-new-lines-rule ::= "," [ ]?',
-      "a-whitespace-no-new-lines-rule ::= [ ]?",
-      'a-comma-whitespace-b-2-4-rule ::= "," [ ]?',
-    ]);
-  });
-
-  it("never renames inside literals, character classes or counts", () => {
-    const out = prefixJsonRules(
-      String.raw`root ::= "rule0 val0" rule0 "\"root\" val0" val0
-rule0 ::= [^"\\rule0\]val0] [0-9]{0,15} "-"? ("0" | [1-9] [0-9]{0,15}) rule0{1,2}
-val0 ::= "\\" ["\\/bfnrt] "\\u" [0-9a-fA-F]{4} "val0\\"`,
-      "x-",
-    );
-    assert.deepEqual(out.split("\n"), [
-      String.raw`x-root ::= "rule0 val0" x-rule0 "\"root\" val0" x-val0`,
-      String.raw`x-rule0 ::= [^"\\rule0\]val0] [0-9]{0,15} "-"? ("0" | [1-9] [0-9]{0,15}) x-rule0{1,2}`,
-      String.raw`x-val0 ::= "\\" ["\\/bfnrt] "\\u" [0-9a-fA-F]{4} "val0\\"`,
-    ]);
-  });
-
-  it("leaves words that name no rule alone and skips blank lines", () => {
-    assert.equal(prefixJsonRules("\nroot ::= other-rule\n\n", "q-"), "q-root ::= other-rule");
-  });
-
-  it("throws on a line that is not a rule", () => {
-    assert.throws(() => prefixJsonRules('root ::= "a"\n  | "b"', "q-"), /unexpected GBNF line/);
-    assert.throws(() => prefixJsonRules("# comment", "q-"), /unexpected GBNF line/);
-  });
+let model: LlamaModel;
+let compiler: GrammarCompiler;
+before(async () => {
+  assert.ok(existsSync(TINY), `${TINY} is missing: run npm run models:test`);
+  const llama = await llamaRuntime(false);
+  model = await llama.loadModel({ modelPath: TINY });
+  compiler = new GrammarCompiler(llama);
+});
+after(async () => {
+  await model?.dispose();
 });
 
-describe("gbnfLiteral", () => {
-  it("quotes text, escaping newlines, quotes and backslashes", () => {
-    assert.equal(gbnfLiteral("<tool_call>\n"), String.raw`"<tool_call>\n"`);
-    assert.equal(gbnfLiteral('say "hi"'), String.raw`"say \"hi\""`);
-    assert.equal(gbnfLiteral("a\\b\tc"), String.raw`"a\\b\tc"`);
-  });
+/** Samples one output under the schema's grammar; undefined when it did not finish in `limit` tokens. */
+async function sample(schema: JsonSchema, seed: number, limit = 100): Promise<string | undefined> {
+  const grammar = await compiler.compile(`root ::= json-root\n${compiler.jsonRules(schema, "json-")}`);
+  const context = await model.createContext({ contextSize: 512, threads: 1 });
+  try {
+    const sequence = context.getSequence();
+    const state = new LlamaGrammarEvaluationState({ model, grammar });
+    const out: Token[] = [];
+    const prompt = model.tokenize("<|im_start|>user\nJSON please<|im_end|>\n<|im_start|>assistant\n", true);
+    for await (const token of sequence.evaluate(prompt, { temperature: 1, topK: 40, topP: 1, seed, yieldEogToken: true, grammarEvaluationState: state })) {
+      if (model.isEogToken(token)) return model.detokenize(out);
+      out.push(token);
+      if (out.length >= limit) return undefined;
+    }
+    return model.detokenize(out);
+  } finally {
+    await context.dispose();
+  }
+}
 
-  it("keeps non-ASCII text as is", () => {
-    assert.equal(gbnfLiteral("杭州 ✓ 😀"), '"杭州 ✓ 😀"');
-  });
+const SCHEMAS: Record<string, JsonSchema> = {
+  "optional properties": {
+    type: "object",
+    properties: { a: { type: "boolean" }, b: { enum: ["x", "y"] }, c: { type: "null" }, d: { type: "integer" } },
+    required: ["b"],
+    additionalProperties: false,
+  },
+  "arrays with bounds and tuples": {
+    type: "object",
+    properties: {
+      list: { type: "array", items: { enum: [1, 2, 3] }, minItems: 1, maxItems: 3 },
+      pair: { type: "array", prefixItems: [{ type: "boolean" }, { const: "k" }], items: false, minItems: 2 },
+    },
+    required: ["list", "pair"],
+    additionalProperties: false,
+  },
+  "formats and bounded strings": {
+    type: "object",
+    properties: {
+      day: { type: "string", format: "date" },
+      at: { type: "string", format: "date-time" },
+      id: { type: "string", format: "uuid" },
+      code: { type: "string", minLength: 2, maxLength: 3 },
+    },
+    required: ["day", "at", "id", "code"],
+    additionalProperties: false,
+  },
+  "nullable type lists, anyOf and $defs": {
+    type: "object",
+    $defs: { level: { enum: ["low", "high"] } },
+    properties: { level: { $ref: "#/$defs/level" }, maybe: { type: ["boolean", "null"] }, either: { anyOf: [{ type: "integer" }, { const: "none" }] } },
+    required: ["level", "maybe", "either"],
+    additionalProperties: false,
+  },
+};
 
-  it("writes control characters with escapes GBNF knows (llama.cpp has no \\b or \\f)", () => {
-    assert.equal(gbnfLiteral("\b\f"), String.raw`"\x08\x0C"`);
-    assert.equal(gbnfLiteral("\\b"), String.raw`"\\b"`, "an escaped backslash before b stays");
-  });
+describe("JSON-schema grammars on the engine", () => {
+  for (const [name, raw] of Object.entries(SCHEMAS)) {
+    it(`${name}: every finished sample parses and validates`, async () => {
+      const validate = new Ajv2020({ strict: false, validateFormats: false }).compile(raw);
+      const schema = prepareSchema(raw, { strict: true, field: "test" }).schema;
+      let finished = 0;
+      for (let seed = 1; seed <= 3; seed++) {
+        const text = await sample(schema, seed);
+        if (text === undefined) continue;
+        finished++;
+        const value = JSON.parse(text) as { day: string; id: string };
+        assert.ok(validate(value), `${text}: ${JSON.stringify(validate.errors)}`);
+        if (name.startsWith("formats")) {
+          assert.match(value.day, /^\d{4}-\d{2}-\d{2}$/);
+          assert.match(value.id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+        }
+      }
+      assert.ok(finished >= 2, `only ${finished} of 3 samples finished`);
+    });
+  }
 
-  it("is left alone when the rules around it are prefixed", () => {
-    const literal = gbnfLiteral('root "val0"\n');
-    assert.equal(prefixJsonRules(`root ::= ${literal} val0\nval0 ::= "x"`, "z-"), `z-root ::= ${literal} z-val0\nz-val0 ::= "x"`);
+  it("optional properties are really optional: some samples leave them out", async () => {
+    const schema = prepareSchema(SCHEMAS["optional properties"]!, { strict: true, field: "test" }).schema;
+    const keys = new Set<string>();
+    for (let seed = 1; seed <= 5; seed++) {
+      const text = await sample(schema, seed);
+      if (text !== undefined) keys.add(Object.keys(JSON.parse(text)).sort().join(","));
+    }
+    assert.ok(keys.size >= 2, `key sets seen: ${[...keys].join(" | ")}`);
   });
 });

@@ -86,6 +86,7 @@ describe("prepareSchema: rewrites that keep what validates", () => {
   it("keeps const, enum and the date/time string formats", () => {
     assert.deepEqual(strict({ type: "string", format: "date-time" }).schema, { type: "string", format: "date-time" });
     assert.deepEqual(strict({ type: "string", format: "date" }).schema, { type: "string", format: "date" });
+    assert.deepEqual(strict({ type: "string", format: "uuid" }).schema, { type: "string", format: "uuid" });
     assert.deepEqual(strict({ enum: ["a", 1] }).schema, { enum: ["a", 1] });
     assert.deepEqual(strict({ const: "x" }).schema, { const: "x" });
   });
@@ -126,6 +127,7 @@ describe("prepareSchema: what the grammar cannot enforce", () => {
     ["not", { type: "string", not: { const: "x" } }, '"not" (at #)', { type: "string" }],
     ["uniqueItems", { type: "array", items: { type: "string" }, uniqueItems: true }, '"uniqueItems" (at #)', { type: "array", items: { type: "string" } }],
     ["format: email", { type: "string", format: "email" }, '"format: email" (at #)', { type: "string" }],
+    ["minProperties", { type: "object", properties: { a: { type: "null" } }, minProperties: 1 }, '"minProperties" (at #)', { type: "object", properties: { a: { type: "null" } } }],
   ];
 
   for (const [keyword, schema, named, bestEffort] of cases) {

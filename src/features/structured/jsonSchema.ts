@@ -2,10 +2,9 @@ import { invalidParameter } from "../../core/errors.ts";
 import type { JsonSchema } from "../../core/types.ts";
 
 /**
- * JSON Schema as the grammar engine (node-llama-cpp's schema-to-GBNF converter) understands it:
- * type (one type, or several scalar types), const, enum, oneOf, $ref into $defs, string
- * min/maxLength and date/time formats, object properties / additionalProperties /
- * min/maxProperties / required, array items / prefixItems / min/maxItems.
+ * JSON Schema as the grammar engine (gbnf.ts) understands it: type (one or several), const,
+ * enum, oneOf, $ref into $defs, string min/maxLength and date / time / date-time / uuid formats,
+ * object properties / required / additionalProperties, array items / prefixItems / min/maxItems.
  *
  * `prepareSchema` rewrites what can be rewritten without changing what validates (`anyOf` as
  * `oneOf`, `definitions` as `$defs`, a missing `type` from the keywords present, annotations
@@ -25,10 +24,10 @@ const ANNOTATIONS = new Set([
   "writeOnly",
 ]);
 const SCALAR_TYPES = new Set(["string", "number", "integer", "boolean", "null"]);
-const DATE_FORMATS = new Set(["date-time", "time", "date"]);
+const FORMATS = new Set(["date-time", "time", "date", "uuid"]);
 const KEYWORDS_BY_KIND: Record<string, ReadonlySet<string>> = {
   string: new Set(["minLength", "maxLength", "format"]),
-  object: new Set(["properties", "additionalProperties", "minProperties", "maxProperties", "required"]),
+  object: new Set(["properties", "additionalProperties", "required"]),
   array: new Set(["items", "prefixItems", "minItems", "maxItems"]),
 };
 
@@ -153,7 +152,8 @@ class SchemaPreparer {
         out.additionalProperties = typeof value === "boolean" ? value : this.prepare(value, at);
         return;
       case "items":
-        if (Array.isArray(value)) out.prefixItems = value.map((s, i) => this.prepare(s, `${at}/${i}`));
+        if (typeof value === "boolean") out.items = value; // false: nothing beyond prefixItems; true: anything
+        else if (Array.isArray(value)) out.prefixItems = value.map((s, i) => this.prepare(s, `${at}/${i}`));
         else out.items = this.prepare(value, at);
         return;
       case "prefixItems":
@@ -161,7 +161,7 @@ class SchemaPreparer {
         out.prefixItems = value.map((s, i) => this.prepare(s, `${at}/${i}`));
         return;
       case "format":
-        if (typeof value === "string" && DATE_FORMATS.has(value)) out.format = value;
+        if (typeof value === "string" && FORMATS.has(value)) out.format = value;
         else this.unsupported(`format: ${String(value)}`, at.slice(0, at.lastIndexOf("/")));
         return;
       default:
