@@ -113,6 +113,7 @@ describe("function calling", () => {
     assert.ok(pieces.length >= 2, "arguments arrive in several pieces");
     assert.match(pieces[0].id, /^call_/);
     assert.equal(pieces[0].function.name, "get_weather");
+    assert.notEqual(pieces[0].function.arguments, "", "the first piece already carries argument text");
     for (const piece of pieces.slice(1)) {
       assert.equal(piece.id, "", "continuations carry an empty id");
       assert.equal(piece.function.name, undefined, "continuations carry no name");

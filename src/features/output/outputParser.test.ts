@@ -42,6 +42,20 @@ describe("OutputParser: thought, answer and tool calls together", () => {
     assert.equal(out.states[out.states.length - 1], false, "out of it at the end");
   });
 
+  it("a call's first piece goes out with its first argument text, however the text is chunked", () => {
+    const parser = new OutputParser({ thinking: false, startInReasoning: false, tools: {} });
+    const deltas: ToolCallDelta[] = [];
+    for (const ch of '<tool_call>\n{"name": "f", "arguments": {"a": 1}}\n</tool_call>') deltas.push(...parser.push(ch).toolCalls);
+    deltas.push(...parser.finish().toolCalls);
+    assert.equal(deltas[0]!.name, "f");
+    assert.notEqual(deltas[0]!.arguments, "", "the first delta carries the first argument piece");
+    assert.ok(deltas.slice(1).every((d) => d.id === undefined && d.arguments !== ""));
+    // A call cut off right after its name still gets its first delta.
+    const cut = new OutputParser({ thinking: false, startInReasoning: false, tools: {} });
+    const early = [...cut.push('<tool_call>\n{"name": "g", "arguments": ').toolCalls, ...cut.finish().toolCalls];
+    assert.deepEqual(early.map((d) => [d.name, d.arguments]), [["g", ""]]);
+  });
+
   it("without tools the call markup is ordinary content; without thinking the think tags are too", () => {
     const text = "<think>x</think>a<tool_call>{}</tool_call>";
     assert.equal(parse(text, { thinking: false, startInReasoning: false }).content, text);

@@ -24,6 +24,8 @@ export interface OutputParserOptions {
 export class OutputParser {
   readonly #splitter: ReasoningSplitter | undefined;
   readonly #tools: ToolCallParser | undefined;
+  /** A call's first piece, held until its first argument text, so the two go out together (§6.5). */
+  #heldStart: ToolCallDelta | undefined;
 
   constructor(options: OutputParserOptions) {
     this.#splitter = options.thinking ? new ReasoningSplitter({ startInReasoning: options.startInReasoning }) : undefined;
@@ -56,8 +58,32 @@ export class OutputParser {
   #answer(reasoning: string, content: string, final: boolean): OutputPiece {
     if (!this.#tools) return { reasoning, content, toolCalls: [] };
     const parsed = this.#tools.push(content);
-    if (!final) return { reasoning, ...parsed };
+    if (!final) return { reasoning, content: parsed.content, toolCalls: this.#joinStarts(parsed.toolCalls, false) };
     const rest = this.#tools.finish();
-    return { reasoning, content: parsed.content + rest.content, toolCalls: [...parsed.toolCalls, ...rest.toolCalls] };
+    return {
+      reasoning,
+      content: parsed.content + rest.content,
+      toolCalls: this.#joinStarts([...parsed.toolCalls, ...rest.toolCalls], true),
+    };
+  }
+
+  #joinStarts(deltas: ToolCallDelta[], final: boolean): ToolCallDelta[] {
+    const out: ToolCallDelta[] = [];
+    for (const delta of deltas) {
+      const held = this.#heldStart;
+      if (held && held.index === delta.index) {
+        this.#heldStart = undefined;
+        out.push({ ...held, arguments: held.arguments + delta.arguments });
+        continue;
+      }
+      if (held) out.push(held);
+      this.#heldStart = delta.id !== undefined && delta.arguments === "" ? delta : undefined;
+      if (!this.#heldStart) out.push(delta);
+    }
+    if (final && this.#heldStart) {
+      out.push(this.#heldStart);
+      this.#heldStart = undefined;
+    }
+    return out;
   }
 }
