@@ -327,6 +327,17 @@ describe("structured output", () => {
     const loose = await postJson(s.url, body({ max_tokens: 40, response_format: { type: "json_schema", json_schema: { name: "c", schema } } }));
     assert.equal(loose.status, 200, JSON.stringify(loose.body));
   });
+
+  it("schemas no value can match are 400s, never 500s (a definition that is only itself, min above max)", async () => {
+    const refused = async (schema: object, pattern: RegExp) => {
+      const reply = await postJson(s.url, body({ response_format: { type: "json_schema", json_schema: { name: "x", schema } } }));
+      assert.equal(reply.status, 400, JSON.stringify(reply.body));
+      assert.match(reply.body.message, pattern);
+    };
+    await refused({ $defs: { x: { $ref: "#/$defs/x" } }, $ref: "#/$defs/x" }, /cannot be turned into a grammar/);
+    await refused({ $ref: "#/$defs/missing" }, /unresolvable \$ref/);
+    await refused({ type: "array", minItems: 3, maxItems: 1 }, /"minItems" is greater than "maxItems"/);
+  });
 });
 
 describe("logprobs", () => {

@@ -26,8 +26,11 @@ export class GrammarCompiler {
     let grammar = this.#grammars.get(gbnf);
     if (!grammar) {
       if (this.#grammars.size >= GrammarCompiler.MAX_CACHED) this.#grammars.delete(this.#grammars.keys().next().value!);
-      grammar = this.#llama.createGrammar({ grammar: gbnf });
-      grammar.catch(() => this.#grammars.delete(gbnf));
+      grammar = this.#llama.createGrammar({ grammar: gbnf }).catch((error: unknown) => {
+        this.#grammars.delete(gbnf);
+        // What reaches here comes from the client's schemas (e.g. a definition that only refers to itself).
+        throw invalidParameter(`The schema cannot be turned into a grammar: ${(error as Error).message}`);
+      });
       this.#grammars.set(gbnf, grammar);
     }
     return grammar;

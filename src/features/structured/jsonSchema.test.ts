@@ -188,3 +188,30 @@ describe("prepareSchema: what the grammar cannot enforce", () => {
     }
   });
 });
+
+describe("prepareSchema: bounds and impossible schemas", () => {
+  const prepare = (schema: unknown, strict = true) => prepareSchema(schema, { strict, field: "f" });
+  const refused = (schema: unknown, message: RegExp, strict = true) =>
+    assert.throws(() => prepare(schema, strict), (e: unknown) => e instanceof ApiError && e.status === 400 && message.test(e.message));
+
+  it("length and item bounds up to 256 are kept; larger ones refused (strict) or left out", () => {
+    assert.equal(prepare({ type: "string", maxLength: 256 }).schema.maxLength, 256);
+    refused({ type: "string", maxLength: 1000 }, /"maxLength" \(at #\) is 1000, above the 256/);
+    assert.deepEqual(prepare({ type: "array", items: { type: "null" }, maxItems: 1000 }, false).unenforced, ["maxItems at #"]);
+  });
+
+  it("bounds must be non-negative integers with min <= max, in either mode", () => {
+    refused({ type: "string", minLength: -1 }, /must be a non-negative integer/, false);
+    refused({ type: "string", minLength: 3, maxLength: 2 }, /"minLength" is greater than "maxLength"/, false);
+    refused({ type: "array", maxItems: 1, minItems: 2 }, /"minItems" is greater than "maxItems"/, false);
+  });
+
+  it("empty enum, required names outside properties, nesting too deep", () => {
+    refused({ enum: [] }, /"enum" at # must be a non-empty array/, false);
+    refused({ type: "object", properties: { a: { type: "null" } }, required: ["a", "zz"] }, /"required" \(at #\) names "zz", not among "properties"/);
+    assert.deepEqual(prepare({ type: "object", properties: { a: { type: "null" } }, required: ["a", "zz"] }, false).schema.required, ["a"]);
+    let deep: Record<string, unknown> = { type: "null" };
+    for (let i = 0; i < 100; i++) deep = { type: "object", properties: { a: deep } };
+    refused(deep, /nests deeper than 64 levels/, false);
+  });
+});

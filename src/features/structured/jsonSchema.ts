@@ -23,6 +23,10 @@ const ANNOTATIONS = new Set([
   "readOnly",
   "writeOnly",
 ]);
+/** Largest length / item-count bound the grammar enforces (llama.cpp unrolls repetitions). */
+const BOUND_LIMIT = 256;
+/** Deeper schemas are refused (they would only exhaust the stack). */
+const MAX_DEPTH = 64;
 const SCALAR_TYPES = new Set(["string", "number", "integer", "boolean", "null"]);
 const FORMATS = new Set(["date-time", "time", "date", "uuid"]);
 const KEYWORDS_BY_KIND: Record<string, ReadonlySet<string>> = {
@@ -71,6 +75,9 @@ class SchemaPreparer {
   }
 
   prepare(raw: unknown, path: string): JsonSchema {
+    if (path.split("/").length > MAX_DEPTH) {
+      throw invalidParameter(`${this.options.field}: the schema nests deeper than ${MAX_DEPTH} levels (at #${path.slice(0, 80)}…).`);
+    }
     if (raw === true || (isRecord(raw) && Object.keys(raw).every((k) => ANNOTATIONS.has(k) || k === "description"))) {
       return ANY_JSON_VALUE;
     }
@@ -86,8 +93,11 @@ class SchemaPreparer {
         if (typeof value === "string") out.description = value;
       } else if (key === "type") {
         out.type = value;
-      } else if (key === "const" || key === "enum") {
-        out[key] = value;
+      } else if (key === "const") {
+        out.const = value;
+      } else if (key === "enum") {
+        if (!Array.isArray(value) || value.length === 0) throw invalidParameter(`${this.options.field}: "enum" at #${path} must be a non-empty array.`);
+        out.enum = value;
       } else if (key === "oneOf" || key === "anyOf") {
         if (!Array.isArray(value) || value.length === 0) throw invalidParameter(`${this.options.field}: "${key}" at #${path} must be a non-empty array.`);
         out.oneOf = value.map((s, i) => this.prepare(s, `${at}/${i}`));
@@ -100,6 +110,14 @@ class SchemaPreparer {
         this.copyKindKeyword(out, key, value, at);
       } else {
         this.unsupported(key, path);
+      }
+    }
+    if (Array.isArray(out.required)) {
+      const known = Object.keys((out.properties ?? {}) as object);
+      const unknown = (out.required as unknown[]).filter((name) => typeof name !== "string" || !known.includes(name));
+      if (unknown.length > 0) {
+        this.unsupported("required", path, `names ${unknown.map((n) => JSON.stringify(n)).join(", ")}, not among "properties"`);
+        out.required = (out.required as unknown[]).filter((name) => !unknown.includes(name));
       }
     }
     const constrained = (o: JsonSchema) => ["type", "const", "enum", "$ref", "oneOf"].some((k) => o[k] !== undefined);
@@ -164,8 +182,33 @@ class SchemaPreparer {
         if (typeof value === "string" && FORMATS.has(value)) out.format = value;
         else this.unsupported(`format: ${String(value)}`, at.slice(0, at.lastIndexOf("/")));
         return;
+      case "minLength":
+      case "maxLength":
+      case "minItems":
+      case "maxItems":
+        this.copyBound(out, key, value, at);
+        return;
       default:
         out[key] = value;
+    }
+  }
+
+  /**
+   * Length and count bounds become repetitions in the grammar, which llama.cpp unrolls: bounds
+   * up to BOUND_LIMIT are enforced; larger ones are refused (strict) or left out (best effort).
+   */
+  copyBound(out: JsonSchema, key: string, value: unknown, at: string): void {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+      throw invalidParameter(`${this.options.field}: "${key}" at #${at} must be a non-negative integer.`);
+    }
+    if (value > BOUND_LIMIT) {
+      this.unsupported(key, at.slice(0, at.lastIndexOf("/")), `is ${value}, above the ${BOUND_LIMIT} the grammar engine enforces`);
+      return;
+    }
+    out[key] = value;
+    const [min, max] = key.endsWith("Length") ? ["minLength", "maxLength"] : ["minItems", "maxItems"];
+    if (typeof out[min] === "number" && typeof out[max] === "number" && (out[min] as number) > (out[max] as number)) {
+      throw invalidParameter(`${this.options.field}: "${min}" is greater than "${max}" at #${at.slice(0, at.lastIndexOf("/"))}: no value can match.`);
     }
   }
 }
