@@ -263,6 +263,16 @@ describe("thinking", () => {
     assertValidWeatherArguments(choice.message.tool_calls[0].function.arguments);
   });
 
+  it("a thought the model closes itself: the forced call's grammar starts right after </think>", async () => {
+    const THINK_CLOSE_TOKEN = 151668;
+    const choice = choiceOf(
+      await postJson(s.url, body({ enable_thinking: true, logit_bias: { [THINK_CLOSE_TOKEN]: 100 }, tools: [WEATHER], tool_choice: FORCE_WEATHER })),
+    );
+    assert.equal(choice.finish_reason, "tool_calls");
+    assert.equal(choice.message.reasoning_content, "", "closed at once");
+    assertValidWeatherArguments(choice.message.tool_calls[0].function.arguments);
+  });
+
   it("partial with enable_thinking is the real server's 400; budget beyond the model's maximum is refused", async () => {
     const messages = [
       { role: "user", content: "Write a poem" },

@@ -67,6 +67,8 @@ export class LlamaBackend implements Backend {
   readonly #describe: TokenDescriber;
   /** What closes a thought when the budget is spent (the Qwen3 template's own markup). */
   readonly #thinkCloseTokens: Token[];
+  /** The model's single `</think>` token, where its vocabulary has one. */
+  readonly #thinkCloseToken: Token | undefined;
   readonly info: LlamaBackendInfo;
 
   private constructor(model: LlamaModel, context: LlamaContext, options: LlamaBackendOptions, threads: number) {
@@ -83,6 +85,8 @@ export class LlamaBackend implements Backend {
     this.#grammars = new GrammarCompiler(model.llama);
     this.#describe = new TokenDescriber(model);
     this.#thinkCloseTokens = model.tokenize(`\n${THINK_CLOSE}\n\n`, true);
+    const close = model.tokenize(THINK_CLOSE, true);
+    this.#thinkCloseToken = close.length === 1 ? close[0] : undefined;
     this.capabilities = {
       // Templates without tool support get Qwen's hermes tool prompt written into the conversation.
       tools: true,
@@ -167,7 +171,10 @@ export class LlamaBackend implements Backend {
         penaltyWindow: this.#penaltyWindow,
         seed: (baseSeed + index) % SEED_SPACE,
       };
-      if (thinking) plan.thinking = { budget: thinking.budget ?? room, closeTokens: this.#thinkCloseTokens };
+      if (thinking) {
+        plan.thinking = { budget: thinking.budget ?? room, closeTokens: this.#thinkCloseTokens };
+        if (this.#thinkCloseToken !== undefined) plan.thinking.closeToken = this.#thinkCloseToken;
+      }
       if (request.features.logprobs) plan.topLogprobs = request.features.logprobs.topLogprobs;
       for await (const event of runChoice(this.#model, sequence, index, plan, this.#describe.describe, inner.signal)) events.push(event);
     });

@@ -15,8 +15,8 @@ export interface ChoicePlan {
   maxAnswerTokens: number;
   /** Most tokens in all (what the context has room for). */
   maxTokens: number;
-  /** Thinking on: the budget and the tokens that close a thought. */
-  thinking?: { budget: number; closeTokens: Token[] };
+  /** Thinking on: the budget, the tokens written to close a thought, and the model's own closing token. */
+  thinking?: { budget: number; closeTokens: Token[]; closeToken?: Token };
   /** The prompt opened the thought. */
   startInReasoning: boolean;
   constraints: Constraints;
@@ -79,7 +79,6 @@ export async function* runChoice(
     startInReasoning: plan.startInReasoning,
     ...(constraints.parseToolCalls ? { tools: {} } : {}),
   });
-  const thinkClose = thinking?.closeTokens.length === 1 ? thinking.closeTokens[0] : undefined;
   let grammar: LlamaGrammarEvaluationState | undefined =
     constraints.answerGrammar && !thinking ? newState(model, constraints.answerGrammar) : undefined;
   const history: Token[] = [...plan.promptTokens];
@@ -153,8 +152,9 @@ export async function* runChoice(
         pendingLogprobs.push(tokenLogprob(token, probabilities, plan.topLogprobs, describe));
       }
       // The thought ends: by the model's own closing token, or because the budget is spent.
-      let thoughtEnded = inThought && token === thinkClose;
-      if (inThought && thinking && !thoughtEnded && reasoningTokens >= thinking.budget && !stopped) {
+      let thoughtEnded = inThought && (token === thinking?.closeToken || !parser.inReasoning);
+      const roomToClose = generated + (thinking?.closeTokens.length ?? 0) < plan.maxTokens;
+      if (inThought && thinking && !thoughtEnded && reasoningTokens >= thinking.budget && !stopped && roomToClose) {
         replacement = [token, ...thinking.closeTokens];
         for (const t of thinking.closeTokens) {
           generated++;
