@@ -8,6 +8,8 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** What went wrong when the code alone does not say (dialects that tell the cases apart use it). */
+    readonly reason?: "model_not_found",
   ) {
     super(message);
     this.name = "ApiError";
@@ -20,7 +22,7 @@ export const errors = {
   invalidParameter,
   emptyModel: () => new ApiError(400, "BadRequest.EmptyModel", 'Required parameter "model" missing from request.'),
   emptyInput: () => new ApiError(400, "BadRequest.EmptyInput", "Required input parameter missing from request."),
-  modelNotFound: () => invalidParameter("Model not exist."),
+  modelNotFound: () => new ApiError(400, "InvalidParameter", "Model not exist.", "model_not_found"),
   invalidApiKey: () => new ApiError(401, "InvalidApiKey", "Invalid API-key provided."),
   accessDenied: (message = "Access denied.") => new ApiError(403, "AccessDenied", message),
   notFound: (method: string, url: string) =>

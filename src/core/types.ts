@@ -44,6 +44,8 @@ export interface SamplingParams {
   seed?: number;
   repetitionPenalty?: number;
   presencePenalty?: number;
+  /** OpenAI's frequency penalty, [-2, 2]. */
+  frequencyPenalty?: number;
   maxTokens?: number;
   stop: StopConditions;
   /** Added to the logits of these token ids before sampling ([token id, bias in -100..100]). */
@@ -63,8 +65,8 @@ export interface ToolDefinition {
   parameters: JsonSchema;
 }
 
-/** `auto`: the model decides; `none`: it may not call; `function`: it must call that function. */
-export type ToolChoice = { type: "auto" } | { type: "none" } | { type: "function"; name: string };
+/** `auto`: the model decides; `none`: it may not call; `required`: it must call one (OpenAI); `function`: it must call that one. */
+export type ToolChoice = { type: "auto" } | { type: "none" } | { type: "required" } | { type: "function"; name: string };
 
 export type ResponseFormat =
   | { type: "json_object" }

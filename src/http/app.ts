@@ -4,7 +4,9 @@ import { ApiError, errors, invalidParameter } from "../core/errors.ts";
 import type { ModelRegistry, StaticKeyAuth } from "../gateway/index.ts";
 import { nativeErrorBody, nativeErrorFrame, SSE_CONTENT_TYPE, wantsStream } from "../protocols/dashscope/index.ts";
 import { requestStages } from "../features/index.ts";
-import { registerNativeRoutes } from "./nativeRoutes.ts";
+import { OPENAI_PATHS, openAiErrorBody, openAiStatus } from "../protocols/openai/index.ts";
+import { registerNativeRoutes, type NativeRouteDeps } from "./nativeRoutes.ts";
+import { registerOpenAiRoutes } from "./openaiRoutes.ts";
 
 export interface AppOptions {
   registry: ModelRegistry;
@@ -44,8 +46,18 @@ function fromFastifyError(error: FastifyError, bodyLimit: number): ApiError {
   }
 }
 
-/** Renders an error as the client expects it: SSE clients get 200 + `event:error`, others JSON. */
+function isOpenAiPath(url: string): boolean {
+  return url.replace(/\/{2,}/g, "/").startsWith(OPENAI_PATHS.prefix);
+}
+
+/**
+ * Renders an error as the client expects it: OpenAI-compatible paths in OpenAI's shape; native
+ * SSE clients get 200 + `event:error`, other native clients JSON.
+ */
 export function sendApiError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
+  if (isOpenAiPath(request.url)) {
+    return reply.code(openAiStatus(error)).type("application/json").send(openAiErrorBody(error, request.id));
+  }
   if (wantsStream(request.headers) && error.status !== 401 && error.status !== 404 && error.status !== 405) {
     return reply.code(200).type(SSE_CONTENT_TYPE).send(nativeErrorFrame(error, request.id, 1));
   }
@@ -97,14 +109,16 @@ export function buildApp(options: AppOptions): OpenscopeApp {
     return sendApiError(request, reply, apiError);
   });
 
-  registerNativeRoutes(app, {
+  const routeDeps: NativeRouteDeps = {
     registry: options.registry,
     auth: options.auth,
     requestTimeoutMs: options.requestTimeoutMs,
     shutdownSignal: shutdownController.signal,
     stages: requestStages,
     strictCompat: options.strictCompat ?? false,
-  });
+  };
+  registerNativeRoutes(app, routeDeps);
+  registerOpenAiRoutes(app, routeDeps);
 
   app.get("/health", async (_request, reply) => {
     const models = options.registry.list();
@@ -117,7 +131,7 @@ export function buildApp(options: AppOptions): OpenscopeApp {
     const allowed = app.knownMethods(path);
     const error = allowed.length > 0 ? errors.methodNotAllowed(request.method, path, allowed) : errors.notFound(request.method, path);
     if (allowed.length > 0) reply.header("Allow", allowed.join(", "));
-    return reply.code(error.status).type("application/json").send(nativeErrorBody(error, request.id));
+    return sendApiError(request, reply, error);
   });
 
   return {

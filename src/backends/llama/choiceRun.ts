@@ -92,7 +92,7 @@ export async function* runChoice(
     cachedTokens: plan.cachedTokens,
     ...(thinking ? { reasoningTokens } : {}),
   });
-  const penalize = (sampling.repetitionPenalty ?? 1) !== 1 || (sampling.presencePenalty ?? 0) !== 0;
+  const penalize = (sampling.repetitionPenalty ?? 1) !== 1 || (sampling.presencePenalty ?? 0) !== 0 || (sampling.frequencyPenalty ?? 0) !== 0;
   const logitBias = sampling.logitBias ?? [];
   const bias = constraints.blockedTokens.length > 0 || logitBias.length > 0 ? new TokenBias(model.tokenizer) : undefined;
   for (const [token, logit] of logitBias) bias?.set(token as Token, { logit });
@@ -116,6 +116,7 @@ export async function* runChoice(
               punishTokens: () => history.slice(-plan.penaltyWindow),
               penalty: sampling.repetitionPenalty ?? 1,
               presencePenalty: sampling.presencePenalty ?? 0,
+              frequencyPenalty: sampling.frequencyPenalty ?? 0,
             },
           }
         : {}),

@@ -66,8 +66,8 @@ export async function planConstraints(
 
   if (tools && choice === "none") {
     if (toolOpenToken !== undefined) constraints.blockedTokens.push(toolOpenToken);
-  } else if (tools && toolChoice?.type === "function") {
-    await addCalls("calls", tools.filter((t) => t.name === toolChoice.name));
+  } else if (tools && (toolChoice?.type === "function" || toolChoice?.type === "required")) {
+    await addCalls("calls", toolChoice.type === "function" ? tools.filter((t) => t.name === toolChoice.name) : tools);
     constraints.answerGrammar = await compiler.compile([`root ::= ${lead}calls`, ...rules].join("\n"));
     return constraints;
   }

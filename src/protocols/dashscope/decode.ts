@@ -52,7 +52,7 @@ function decodeLogitBias(value: unknown): [number, number][] | undefined {
   return entries.length > 0 ? entries : undefined;
 }
 
-function decodeSampling(p: JsonObject): SamplingParams {
+export function decodeSampling(p: JsonObject): SamplingParams {
   const maxTokens = (key: string) =>
     optionalNumber(p, key, key, { min: 1, integer: true, rangeMessage: `Range of ${key} should be [1, +inf)` });
   const sampling: SamplingParams = {
@@ -85,6 +85,11 @@ function decodeSampling(p: JsonObject): SamplingParams {
       min: -2,
       max: 2,
       rangeMessage: "Presence_penalty should be in [-2.0, 2.0]",
+    }),
+    frequencyPenalty: optionalNumber(p, "frequency_penalty", "frequency_penalty", {
+      min: -2,
+      max: 2,
+      rangeMessage: "Frequency_penalty should be in [-2.0, 2.0]",
     }),
     maxTokens: maxTokens("max_tokens") ?? maxTokens("max_completion_tokens"),
     stop: decodeStop(p.stop),

@@ -1,4 +1,7 @@
 import type { DeltaEvent, EngineEvent, FinishReason, TokenAlternative, TokenLogprob, ToolCallDelta, Usage } from "../../core/types.ts";
+import { ChoiceStates, sumUsage, usageOnTheWire, type ToolCallState } from "../shared/choiceState.ts";
+
+export { sumUsage };
 
 /** How the client sees the answer; decided by the decoder and shape.ts, applied here. */
 export interface ResponseShape {
@@ -11,59 +14,11 @@ export interface ResponseShape {
   logprobs: boolean;
 }
 
-interface WireUsage {
-  input_tokens: number;
-  output_tokens: number;
-  total_tokens: number;
-  prompt_tokens_details?: { cached_tokens: number };
-  output_tokens_details?: { reasoning_tokens: number };
-}
-
-export function wireUsage(usage: Usage): WireUsage {
-  const wire: WireUsage = {
-    input_tokens: usage.inputTokens,
-    output_tokens: usage.outputTokens,
-    total_tokens: usage.inputTokens + usage.outputTokens,
-  };
-  if (usage.cachedTokens !== undefined) wire.prompt_tokens_details = { cached_tokens: usage.cachedTokens };
-  if (usage.reasoningTokens !== undefined) wire.output_tokens_details = { reasoning_tokens: usage.reasoningTokens };
-  return wire;
+export function wireUsage(usage: Usage): Record<string, unknown> {
+  return usageOnTheWire(usage, { input: "input_tokens", output: "output_tokens", outputDetails: "output_tokens_details" });
 }
 
 type WireFinish = FinishReason | "null";
-
-interface ToolCallState {
-  id: string;
-  name: string;
-  arguments: string;
-}
-
-/** Everything one choice has said so far. */
-class ChoiceState {
-  content = "";
-  reasoning = "";
-  readonly calls: ToolCallState[] = [];
-  readonly logprobs: TokenLogprob[] = [];
-  finish: FinishReason | undefined;
-  usage: Usage | undefined;
-
-  add(event: EngineEvent): void {
-    this.usage = event.usage;
-    if (event.type === "finish") {
-      this.finish = event.reason;
-      return;
-    }
-    this.content += event.content ?? "";
-    this.reasoning += event.reasoning ?? "";
-    for (const delta of event.toolCalls ?? []) {
-      const call = (this.calls[delta.index] ??= { id: "", name: "", arguments: "" });
-      if (delta.id) call.id = delta.id;
-      if (delta.name) call.name += delta.name;
-      call.arguments += delta.arguments;
-    }
-    this.logprobs.push(...(event.logprobs ?? []));
-  }
-}
 
 function wireAlternative(t: TokenAlternative): object {
   return { logprob: t.logprob, bytes: t.bytes, token: t.token };
@@ -105,7 +60,7 @@ function message(shape: ResponseShape, content: string, reasoning: string, toolC
  * Each event carries one choice (with its `index`) and that choice's cumulative usage.
  */
 export class NativeStreamEncoder {
-  readonly #choices = new Map<number, ChoiceState>();
+  readonly #choices = new ChoiceStates();
 
   constructor(
     readonly shape: ResponseShape,
@@ -113,9 +68,7 @@ export class NativeStreamEncoder {
   ) {}
 
   encode(event: EngineEvent): object {
-    let state = this.#choices.get(event.index);
-    if (!state) this.#choices.set(event.index, (state = new ChoiceState()));
-    state.add(event);
+    const state = this.#choices.add(event);
     const delta: Partial<DeltaEvent> = event.type === "delta" ? event : {};
     const incremental = this.shape.incrementalOutput;
     const finish: WireFinish = event.type === "finish" ? event.reason : "null";
@@ -142,7 +95,7 @@ export class NativeStreamEncoder {
 
 /** Collects a whole generation into the non-stream JSON body (protocol.md §5). */
 export class NativeResponseCollector {
-  readonly #choices = new Map<number, ChoiceState>();
+  readonly #choices = new ChoiceStates();
 
   constructor(
     readonly shape: ResponseShape,
@@ -150,15 +103,12 @@ export class NativeResponseCollector {
   ) {}
 
   add(event: EngineEvent): void {
-    let state = this.#choices.get(event.index);
-    if (!state) this.#choices.set(event.index, (state = new ChoiceState()));
-    state.add(event);
+    this.#choices.add(event);
   }
 
   body(): object {
-    const indices = [...this.#choices.keys()].sort((a, b) => a - b);
-    const choices = indices.map((index) => ({ index, state: this.#choices.get(index)! }));
-    const usage = sumUsage(choices.map((c) => c.state.usage).filter((u): u is Usage => u !== undefined));
+    const choices = this.#choices.ordered();
+    const usage = this.#choices.usage();
     const first = choices[0]?.state;
     const output =
       this.shape.resultFormat === "text"
@@ -177,17 +127,4 @@ export class NativeResponseCollector {
           };
     return { output, usage: wireUsage(usage), request_id: this.requestId };
   }
-}
-
-/** Usage of several choices of one request: the prompt counts once, outputs add up. */
-export function sumUsage(usages: Usage[]): Usage {
-  const first = usages[0];
-  if (!first) return { inputTokens: 0, outputTokens: 0 };
-  const total: Usage = { inputTokens: first.inputTokens, outputTokens: 0 };
-  if (first.cachedTokens !== undefined) total.cachedTokens = first.cachedTokens;
-  for (const usage of usages) {
-    total.outputTokens += usage.outputTokens;
-    if (usage.reasoningTokens !== undefined) total.reasoningTokens = (total.reasoningTokens ?? 0) + usage.reasoningTokens;
-  }
-  return total;
 }

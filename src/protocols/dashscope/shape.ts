@@ -25,7 +25,7 @@ function refuseLikeTheRealServer(request: GenerationRequest, requested: Requeste
   if (!requested.incrementalOutput) throw invalidParameter(STRICT_MESSAGES.cumulativeThinking);
   if (requested.resultFormat === "text") throw invalidParameter(STRICT_MESSAGES.textThinking);
   if (features.responseFormat) throw invalidParameter(STRICT_MESSAGES.jsonThinking);
-  if (features.toolChoice?.type === "function") throw invalidParameter(STRICT_MESSAGES.forcedToolThinking);
+  if (features.toolChoice?.type === "function" || features.toolChoice?.type === "required") throw invalidParameter(STRICT_MESSAGES.forcedToolThinking);
 }
 
 /**

@@ -1,0 +1,18 @@
+export { decodeChatCompletion, type ChatCompletionShape, type DecodedChatCompletion } from "./decode.ts";
+export {
+  ChatCompletionChunkEncoder,
+  chatCompletionBody,
+  completionIdentity,
+  dataFrame,
+  type ChatCompletionContent,
+  type CompletionIdentity,
+} from "./encode.ts";
+export { ChoiceStates } from "../shared/choiceState.ts";
+export { openAiErrorBody, openAiStatus, type OpenAiErrorBody } from "./errors.ts";
+
+/** OpenAI-compatible paths (the SDKs' base URL is `<root>/compatible-mode/v1`). */
+export const OPENAI_PATHS = {
+  prefix: "/compatible-mode/",
+  chatCompletions: "/compatible-mode/v1/chat/completions",
+  models: "/compatible-mode/v1/models",
+} as const;
