@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { ModelRoute } from "../core/types.ts";
 import { DEFAULT_ALIASES, DEFAULT_MODEL_SOURCE, parseModel, type ModelConfig, type ServerConfig } from "../config/config.ts";
 import { LlamaBackend, llamaRuntime, ModelSourceError, resolveModelSource } from "../backends/llama/index.ts";
+import { OpenAiUpstreamBackend } from "../backends/openai/index.ts";
 import { ModelRegistry, StaticKeyAuth } from "../gateway/index.ts";
 import { buildApp } from "../http/app.ts";
 import { ensureTestModel } from "../testmodels/index.ts";
@@ -71,13 +72,36 @@ async function resolveModels(config: ServerConfig, log: Logger): Promise<Resolve
   if (config.models.length === 0) return [await defaultModel(config, log)];
   const resolved: ResolvedModel[] = [];
   for (const model of config.models) {
+    if (model.upstream) {
+      resolved.push({ config: model, path: "" });
+      continue;
+    }
     const path = await resolveModelSource(model.source, pullOptions(config));
     resolved.push({ config: model, path });
   }
   return resolved;
 }
 
+function upstreamModel(model: ModelConfig, log: Logger): ModelRoute {
+  const u = model.upstream!;
+  const backend = new OpenAiUpstreamBackend({
+    name: model.name,
+    kind: u.kind,
+    upstreamModel: u.model,
+    replicas: u.replicas,
+    firstByteTimeoutMs: u.firstByteTimeoutMs,
+    idleTimeoutMs: u.idleTimeoutMs,
+    healthIntervalMs: u.healthIntervalMs,
+    cooldownMs: u.cooldownMs,
+    authCooldownMs: u.authCooldownMs,
+    maxN: model.parallel,
+  });
+  log.info(`model "${model.name}" served by ${u.kind} "${u.model}" on ${u.replicas.map((r) => r.url).join(", ")}`);
+  return { name: model.name, backend, defaults: model.defaults };
+}
+
 async function loadModel(model: ResolvedModel, config: ServerConfig, log: Logger): Promise<ModelRoute> {
+  if (model.config.upstream) return upstreamModel(model.config, log);
   const llama = await llamaRuntime(config.gpu);
   const backendOptions = {
     modelPath: model.path,

@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { ModelDefaults } from "../core/types.ts";
+import { UPSTREAM_KINDS, type ReplicaConfig, type UpstreamKind } from "../backends/openai/index.ts";
 
 /** DashScope model names that existing code uses; by default they all reach the served model. */
 export const DEFAULT_ALIASES = ["qwen-plus", "qwen-turbo", "qwen-flash", "qwen-max"] as const;
@@ -12,11 +13,26 @@ export const DEFAULT_MODEL_SOURCE = "hf:Qwen/Qwen3-0.6B-GGUF/Qwen3-0.6B-Q8_0.ggu
 
 export type GpuSetting = "auto" | "cuda" | "vulkan" | "metal" | false;
 
+/** A model served by OpenAI-compatible engines instead of the embedded one (`backend: openai`). */
+export interface UpstreamModelConfig {
+  kind: UpstreamKind;
+  /** The model name the engine knows (default: the served name). */
+  model: string;
+  replicas: ReplicaConfig[];
+  firstByteTimeoutMs: number;
+  idleTimeoutMs: number;
+  healthIntervalMs: number;
+  cooldownMs: number;
+  authCooldownMs: number;
+}
+
 export interface ModelConfig {
   name: string;
   aliases: string[];
-  /** Local GGUF path or `hf:` URI. */
+  /** Local GGUF path or `hf:` URI ("" for upstream models). */
   source: string;
+  /** Set for upstream models. */
+  upstream?: UpstreamModelConfig;
   /** Tokens per parallel slot (prompt + output). */
   contextSize: number;
   parallel: number;
@@ -105,20 +121,25 @@ export function nameFromSource(source: string): string {
   return file.toLowerCase().replace(/[^a-z0-9._-]+/g, "-") || "model";
 }
 
-function parseDefaults(raw: Raw, where: string): ModelDefaults {
+/**
+ * Sampling defaults: the reference's qwen-plus values for the embedded engine; for upstream
+ * engines only what the config names (the engine's own generation config applies otherwise).
+ */
+function parseDefaults(raw: Raw, where: string, upstream: boolean): ModelDefaults {
   const maxOutputTokens = num(raw.max_output_tokens, `${where}.max_output_tokens`, { min: 1, integer: true }) ?? QWEN_DEFAULTS.maxOutputTokens;
   const d = asRecord(raw.defaults, `${where}.defaults`);
   const pick = (key: string, fallback: number | undefined, opts?: { min?: number; integer?: boolean }) =>
-    num(d[key], `${where}.defaults.${key}`, opts) ?? fallback;
+    num(d[key], `${where}.defaults.${key}`, opts) ?? (upstream ? undefined : fallback);
+  const maxTokens = pick("max_tokens", QWEN_DEFAULTS.maxTokens, { min: 1, integer: true });
   const defaults: ModelDefaults = {
     temperature: pick("temperature", QWEN_DEFAULTS.temperature, { min: 0 }),
     topP: pick("top_p", QWEN_DEFAULTS.topP, { min: 0 }),
     topK: pick("top_k", QWEN_DEFAULTS.topK, { min: 0, integer: true }),
     repetitionPenalty: pick("repetition_penalty", QWEN_DEFAULTS.repetitionPenalty, { min: 0 }),
     presencePenalty: pick("presence_penalty", QWEN_DEFAULTS.presencePenalty),
-    maxTokens: Math.min(pick("max_tokens", QWEN_DEFAULTS.maxTokens, { min: 1, integer: true })!, maxOutputTokens),
     maxOutputTokens,
   };
+  if (maxTokens !== undefined) defaults.maxTokens = Math.min(maxTokens, maxOutputTokens);
   const thinking = raw.enable_thinking;
   if (thinking !== undefined && thinking !== null) {
     if (typeof thinking !== "boolean") throw new ConfigError(`${where}.enable_thinking must be true or false`);
@@ -135,7 +156,55 @@ export interface ModelOverrides {
   contextSize?: number;
 }
 
+function parseReplica(raw: unknown, where: string): ReplicaConfig {
+  const replica = typeof raw === "string" ? { url: raw } : asRecord(raw, where);
+  const url = str(replica.url, `${where}.url`);
+  if (!url || !/^https?:\/\/[^/]+/.test(url)) throw new ConfigError(`${where}.url must be an http(s) base URL such as http://10.0.0.5:8000/v1`);
+  const apiKey = str(replica.api_key, `${where}.api_key`);
+  return { url: url.replace(/\/+$/, ""), ...(apiKey ? { apiKey } : {}) };
+}
+
+function parseUpstream(raw: Raw, where: string, name: string): UpstreamModelConfig {
+  const kind = raw.kind ?? "openai";
+  if (typeof kind !== "string" || !UPSTREAM_KINDS.includes(kind as UpstreamKind)) {
+    throw new ConfigError(`${where}.kind must be one of ${UPSTREAM_KINDS.join(", ")}, got ${JSON.stringify(kind)}`);
+  }
+  const list = raw.replicas ?? (raw.url !== undefined ? [{ url: raw.url, api_key: raw.api_key }] : []);
+  if (!Array.isArray(list) || list.length === 0) throw new ConfigError(`${where}.replicas must list at least one {url, api_key}`);
+  const timeouts = asRecord(raw.timeouts, `${where}.timeouts`);
+  const seconds = (key: string, fallback: number) => (num(timeouts[key], `${where}.timeouts.${key}`, { min: 0 }) ?? fallback) * 1000;
+  return {
+    kind: kind as UpstreamKind,
+    model: str(raw.upstream_model, `${where}.upstream_model`) ?? name,
+    replicas: list.map((r, i) => parseReplica(r, `${where}.replicas[${i}]`)),
+    firstByteTimeoutMs: seconds("first_byte_s", 60),
+    idleTimeoutMs: seconds("idle_s", 120),
+    healthIntervalMs: seconds("health_interval_s", 10),
+    cooldownMs: seconds("cooldown_s", 2),
+    authCooldownMs: seconds("auth_cooldown_s", 60),
+  };
+}
+
 export function parseModel(raw: Raw, where: string, overrides: ModelOverrides = {}): ModelConfig {
+  if (raw.backend !== undefined && raw.backend !== "llama" && raw.backend !== "openai") {
+    throw new ConfigError(`${where}.backend must be llama (embedded, the default) or openai (upstream engines)`);
+  }
+  if (raw.backend === "openai") {
+    const name = str(raw.name, `${where}.name`);
+    if (!name) throw new ConfigError(`${where}.name is required for an upstream model`);
+    const aliases = raw.aliases ?? [];
+    if (!Array.isArray(aliases) || !aliases.every((a) => typeof a === "string" && a !== "")) throw new ConfigError(`${where}.aliases must be a list of names`);
+    return {
+      name,
+      aliases: aliases as string[],
+      source: "",
+      upstream: parseUpstream(raw, where, name),
+      contextSize: 0,
+      parallel: num(raw.max_n, `${where}.max_n`, { min: 1, integer: true }) ?? 4,
+      maxQueue: 0,
+      defaults: parseDefaults(raw, where, true),
+    };
+  }
   const source = str(raw.source, `${where}.source`);
   if (!source) throw new ConfigError(`${where}.source is required (a .gguf path or hf:owner/repo/file.gguf)`);
   const aliases = raw.aliases ?? [];
@@ -149,7 +218,7 @@ export function parseModel(raw: Raw, where: string, overrides: ModelOverrides = 
     contextSize: overrides.contextSize ?? num(raw.context_size, `${where}.context_size`, { min: 64, integer: true }) ?? 8192,
     parallel: overrides.parallel ?? num(raw.parallel, `${where}.parallel`, { min: 1, integer: true }) ?? 4,
     maxQueue: num(raw.max_queue, `${where}.max_queue`, { min: 0, integer: true }) ?? 64,
-    defaults: parseDefaults(raw, where),
+    defaults: parseDefaults(raw, where, false),
   };
   const threads = overrides.threads ?? num(raw.threads, `${where}.threads`, { min: 1, integer: true });
   if (threads !== undefined) model.threads = threads;

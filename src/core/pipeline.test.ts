@@ -22,6 +22,10 @@ const CAPABILITIES: Capabilities = {
   audio: false,
   maxN: 4,
   stopTokenIds: true,
+  topK: true,
+  repetitionPenalty: true,
+  logitBias: true,
+  thinkingBudget: true,
 };
 
 const DEFAULTS: ModelDefaults = { maxTokens: 1000, maxOutputTokens: 8192 };
@@ -205,5 +209,28 @@ describe("assertCapabilities and resolveRequest", () => {
     const resolved = resolveRequest(request({ model: "qwen3-8b" }), theRoute, [stage("a"), stage("b")]);
     assert.deepEqual(seen, ["a after req-1", "b after req-1+a"]);
     assert.equal(resolved.requestId, "req-1+a+b");
+  });
+});
+
+describe("assertCapabilities: engine knobs", () => {
+  const lean: Capabilities = { ...CAPABILITIES, topK: false, repetitionPenalty: false, logitBias: false, thinkingBudget: false };
+  const request = (sampling: Partial<SamplingParams>, features: RequestedFeatures = {}): GenerationRequest => ({
+    requestId: "r",
+    model: "m",
+    messages: [{ role: "user", content: [{ type: "text", text: "hi" }] }],
+    sampling: { stop: { strings: [], tokenIds: [] }, n: 1, ...sampling },
+    features,
+  });
+  const refused = (r: GenerationRequest, what: RegExp) => assert.throws(() => assertCapabilities(r, lean, "up"), (e: unknown) => e instanceof Error && what.test(e.message));
+
+  it("top_k, repetition_penalty, logit_bias and thinking_budget are refused by name where the engine lacks them", () => {
+    refused(request({ topK: 5 }), /parameters\.top_k/);
+    refused(request({ repetitionPenalty: 1.1 }), /parameters\.repetition_penalty/);
+    refused(request({ logitBias: [[1, 2]] }), /parameters\.logit_bias/);
+    refused(request({}, { thinking: { enabled: true, budget: 10 } }), /parameters\.thinking_budget/);
+  });
+
+  it("their neutral values pass (top_k 0 or above 100, repetition_penalty 1)", () => {
+    assertCapabilities(request({ topK: 0, repetitionPenalty: 1 }), lean, "up");
   });
 });

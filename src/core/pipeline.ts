@@ -33,6 +33,10 @@ export function assertCapabilities(request: GenerationRequest, capabilities: Cap
   if (features.search !== undefined) refuse("Web search (parameters.enable_search)");
   if (sampling.n > capabilities.maxN) refuse(`parameters.n=${sampling.n}`);
   if (sampling.stop.tokenIds.length > 0 && !capabilities.stopTokenIds) refuse("Stop token ids (parameters.stop as token lists)");
+  if (sampling.topK !== undefined && sampling.topK !== 0 && !capabilities.topK) refuse("parameters.top_k");
+  if (sampling.repetitionPenalty !== undefined && sampling.repetitionPenalty !== 1 && !capabilities.repetitionPenalty) refuse("parameters.repetition_penalty");
+  if (sampling.logitBias !== undefined && !capabilities.logitBias) refuse("parameters.logit_bias");
+  if (features.thinking?.budget !== undefined && !capabilities.thinkingBudget) refuse("parameters.thinking_budget");
 }
 
 /**
@@ -47,7 +51,9 @@ function resolveThinking(request: GenerationRequest, defaults: ModelDefaults, ca
   if (asked?.enabled === true && partial) throw invalidParameter(PARTIAL_THINKING_MESSAGE);
   const byDefault = defaults.enableThinking ?? thinksByDefault(request.model);
   const enabled = asked?.enabled ?? (capabilities.thinking && byDefault && !partial);
-  return enabled ? { enabled, budget: asked?.budget ?? max } : { enabled: false };
+  if (!enabled) return { enabled: false };
+  const budget = asked?.budget ?? (capabilities.thinkingBudget ? max : undefined);
+  return budget === undefined ? { enabled } : { enabled, budget };
 }
 
 /** Fills what the client left out from the model's configured defaults. */

@@ -183,6 +183,12 @@ export interface Capabilities {
   /** Largest `n` the backend serves. */
   maxN: number;
   stopTokenIds: boolean;
+  /** Sampling knobs not every engine has. */
+  topK: boolean;
+  repetitionPenalty: boolean;
+  logitBias: boolean;
+  /** A thinking budget the engine holds (`thinking_budget`). */
+  thinkingBudget: boolean;
 }
 
 export interface Backend {
@@ -211,7 +217,8 @@ export interface ModelDefaults {
   topK?: number;
   repetitionPenalty?: number;
   presencePenalty?: number;
-  maxTokens: number;
+  /** Absent: the engine's own default (upstream engines). */
+  maxTokens?: number;
   /** Longest output the model may be asked for. */
   maxOutputTokens: number;
 }

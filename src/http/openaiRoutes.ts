@@ -66,7 +66,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, deps: NativeRouteDeps
     try {
       const events = route.backend.generate(generation, signal);
       if (decoded.shape.stream) {
-        return await streamChunks(request, reply, events, new ChatCompletionChunkEncoder(identity, carries, decoded.shape.includeUsage));
+        return await streamChunks(request, reply, events, new ChatCompletionChunkEncoder(identity, carries, decoded.shape.includeUsage, decoded.shape.continuousUsage));
       }
       const collected = new ChoiceStates();
       for await (const event of events) collected.add(event);

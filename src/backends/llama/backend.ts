@@ -9,7 +9,7 @@ import type {
   TokenizeInput,
   TokenizeResult,
 } from "../../core/types.ts";
-import { AsyncQueue } from "./asyncQueue.ts";
+import { AsyncQueue } from "../../core/asyncQueue.ts";
 import { ChatTemplate } from "./chatTemplate.ts";
 import { runChoice, type ChoicePlan } from "./choiceRun.ts";
 import { planConstraints } from "./constraints.ts";
@@ -97,6 +97,10 @@ export class LlamaBackend implements Backend {
       audio: false,
       maxN: options.parallel,
       stopTokenIds: true,
+      topK: true,
+      repetitionPenalty: true,
+      logitBias: true,
+      thinkingBudget: true,
     };
     this.info = {
       modelPath: options.modelPath,

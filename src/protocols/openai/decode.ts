@@ -10,6 +10,8 @@ export interface ChatCompletionShape {
   stream: boolean;
   /** `stream_options.include_usage`: a last chunk with `choices: []` and the usage. */
   includeUsage: boolean;
+  /** `stream_options.continuous_usage_stats` (vLLM's extension): every chunk carries its choice's usage so far. */
+  continuousUsage: boolean;
 }
 
 export interface DecodedChatCompletion {
@@ -41,9 +43,11 @@ export function decodeChatCompletion(body: unknown, requestId: string): DecodedC
   if (required && features.tools) features.toolChoice = { type: "required" };
   const streamOptions = body.stream_options;
   if (streamOptions !== undefined && streamOptions !== null && !isObject(streamOptions)) wrongType("stream_options", "an object", streamOptions);
+  const option = (key: string) => (isObject(streamOptions) ? (optionalBoolean(streamOptions as JsonObject, key, `stream_options.${key}`) ?? false) : false);
   const shape: ChatCompletionShape = {
     stream: optionalBoolean(body, "stream", "stream") ?? false,
-    includeUsage: isObject(streamOptions) ? (optionalBoolean(streamOptions as JsonObject, "include_usage", "stream_options.include_usage") ?? false) : false,
+    includeUsage: option("include_usage"),
+    continuousUsage: option("continuous_usage_stats"),
   };
   return { request: { requestId, model, messages, sampling: decodeSampling(body), features }, shape };
 }

@@ -59,6 +59,7 @@ export class ChatCompletionChunkEncoder {
     readonly identity: CompletionIdentity,
     readonly carries: ChatCompletionContent,
     readonly includeUsage: boolean,
+    readonly continuousUsage = false,
   ) {}
 
   encode(event: EngineEvent): object[] {
@@ -66,14 +67,14 @@ export class ChatCompletionChunkEncoder {
     const chunks: object[] = [];
     if (!this.#started.has(event.index)) {
       this.#started.add(event.index);
-      chunks.push(this.#chunk(event.index, { role: "assistant", content: "" }, null));
+      chunks.push(this.#chunk(event, { role: "assistant", content: "" }, null));
     }
     if (event.type === "finish") {
-      chunks.push(this.#chunk(event.index, {}, event.reason));
+      chunks.push(this.#chunk(event, {}, event.reason));
       return chunks;
     }
     const delta = this.#delta(event);
-    if (delta) chunks.push(this.#chunk(event.index, delta, null, event.logprobs));
+    if (delta) chunks.push(this.#chunk(event, delta, null, event.logprobs));
     return chunks;
   }
 
@@ -91,9 +92,10 @@ export class ChatCompletionChunkEncoder {
     return Object.keys(delta).length > 0 ? delta : undefined;
   }
 
-  #chunk(index: number, delta: object, finish: FinishReason | null, logprobs?: TokenLogprob[]): object {
-    const choice = { index, delta, finish_reason: finish, logprobs: this.carries.logprobs && logprobs ? wireLogprobs(logprobs) : null };
-    return { ...this.#head(), choices: [choice], ...(this.includeUsage ? { usage: null } : {}) };
+  #chunk(event: EngineEvent, delta: object, finish: FinishReason | null, logprobs?: TokenLogprob[]): object {
+    const choice = { index: event.index, delta, finish_reason: finish, logprobs: this.carries.logprobs && logprobs ? wireLogprobs(logprobs) : null };
+    const usage = this.continuousUsage ? { usage: wireUsage(event.usage) } : this.includeUsage ? { usage: null } : {};
+    return { ...this.#head(), choices: [choice], ...usage };
   }
 
   #head() {

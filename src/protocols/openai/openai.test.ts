@@ -34,7 +34,7 @@ describe("decodeChatCompletion", () => {
       top_logprobs: 2,
       user: "someone",
     });
-    assert.deepEqual(shape, { stream: true, includeUsage: true });
+    assert.deepEqual(shape, { stream: true, includeUsage: true, continuousUsage: false });
     assert.deepEqual(request.messages.map((m) => m.role), ["system", "user"], "developer is a system message");
     assert.equal(request.sampling.temperature, 0.5);
     assert.equal(request.sampling.topK, 5);

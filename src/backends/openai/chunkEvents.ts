@@ -1,0 +1,132 @@
+import { ApiError } from "../../core/errors.ts";
+import type { DeltaEvent, EngineEvent, FinishReason, TokenAlternative, TokenLogprob, ToolCallDelta, Usage } from "../../core/types.ts";
+import { newToolCallId } from "../../features/index.ts";
+
+type Json = Record<string, any>;
+
+interface ChoiceProgress {
+  outputTokens: number;
+  reasoningTokens: number;
+  /** Tool calls started, by the engine's index. */
+  calls: Set<number>;
+  finished: boolean;
+}
+
+const FINISH: Record<string, FinishReason> = { stop: "stop", length: "length", tool_calls: "tool_calls", function_call: "tool_calls", content_filter: "stop" };
+
+function alternative(raw: Json): TokenAlternative {
+  const token = String(raw.token ?? "");
+  const bytes = Array.isArray(raw.bytes) ? (raw.bytes as number[]) : [...Buffer.from(token, "utf8")];
+  return { token, bytes, logprob: typeof raw.logprob === "number" ? raw.logprob : -9999 };
+}
+
+function logprobsOf(raw: unknown): TokenLogprob[] | undefined {
+  const content = (raw as Json | null | undefined)?.content;
+  if (!Array.isArray(content) || content.length === 0) return undefined;
+  return content.map((entry: Json) => ({ ...alternative(entry), topLogprobs: Array.isArray(entry.top_logprobs) ? entry.top_logprobs.map(alternative) : [] }));
+}
+
+/**
+ * One upstream stream's chunks as engine events (DESIGN: engines' deltas → our events → exact
+ * DashScope frames). Handles the engines' variations: `reasoning_content` or vLLM's newer
+ * `reasoning`; tool-call ids on the first piece only, on every piece, or missing; empty trailing
+ * pieces; usage in every chunk (vLLM/SGLang continuous stats) or only at the end, in which case
+ * output tokens are counted one per content chunk until the real count arrives.
+ */
+export class ChunkTranslator {
+  readonly #choices = new Map<number, ChoiceProgress>();
+  #inputTokens = 0;
+  #cachedTokens: number | undefined;
+
+  /** @param indexOffset added to the engine's choice index (fan-out of `n` over several requests). */
+  constructor(
+    readonly indexOffset = 0,
+    readonly reasoning = false,
+  ) {}
+
+  translate(chunk: Json): EngineEvent[] {
+    if (chunk.error) {
+      const message = typeof chunk.error.message === "string" ? chunk.error.message : JSON.stringify(chunk.error);
+      throw new ApiError(500, "InternalError", `The upstream engine failed: ${message}`);
+    }
+    const usage = chunk.usage as Json | null | undefined;
+    const events: EngineEvent[] = [];
+    for (const choice of (chunk.choices ?? []) as Json[]) {
+      const index = Number(choice.index ?? 0);
+      const progress = this.#progress(index);
+      const delta = this.#delta(choice.delta ?? {}, progress);
+      const logprobs = logprobsOf(choice.logprobs);
+      if (delta.content || delta.reasoning || delta.toolCalls || logprobs) {
+        progress.outputTokens += logprobs?.length ?? 1;
+        if (delta.reasoning) progress.reasoningTokens += 1;
+        if (logprobs && delta.content) delta.logprobs = logprobs;
+        events.push({ type: "delta", index: index + this.indexOffset, ...delta, usage: this.#usage(progress) });
+      }
+      if (choice.finish_reason) {
+        progress.finished = true;
+        events.push({ type: "finish", index: index + this.indexOffset, reason: FINISH[choice.finish_reason as string] ?? "stop", usage: this.#usage(progress) });
+      }
+    }
+    if (usage) this.#applyUsage(usage, events);
+    return events;
+  }
+
+  /** Choices that never sent a finish reason (the stream ended early). */
+  unfinished(): number[] {
+    return [...this.#choices].filter(([, p]) => !p.finished).map(([i]) => i + this.indexOffset);
+  }
+
+  #progress(index: number): ChoiceProgress {
+    let progress = this.#choices.get(index);
+    if (!progress) this.#choices.set(index, (progress = { outputTokens: 0, reasoningTokens: 0, calls: new Set(), finished: false }));
+    return progress;
+  }
+
+  #delta(raw: Json, progress: ChoiceProgress): Omit<DeltaEvent, "type" | "index" | "usage"> {
+    const out: Omit<DeltaEvent, "type" | "index" | "usage"> = {};
+    if (typeof raw.content === "string" && raw.content !== "") out.content = raw.content;
+    const reasoning = typeof raw.reasoning_content === "string" ? raw.reasoning_content : raw.reasoning;
+    if (typeof reasoning === "string" && reasoning !== "") out.reasoning = reasoning;
+    const calls: ToolCallDelta[] = [];
+    for (const piece of (raw.tool_calls ?? []) as Json[]) {
+      const index = Number(piece.index ?? 0);
+      const args = typeof piece.function?.arguments === "string" ? piece.function.arguments : "";
+      if (!progress.calls.has(index)) {
+        progress.calls.add(index);
+        const id = typeof piece.id === "string" && piece.id !== "" ? piece.id : newToolCallId();
+        calls.push({ index, id, name: String(piece.function?.name ?? ""), arguments: args });
+      } else if (args !== "") {
+        calls.push({ index, arguments: args });
+      }
+    }
+    if (calls.length > 0) out.toolCalls = calls;
+    return out;
+  }
+
+  #usage(progress: ChoiceProgress): Usage {
+    const usage: Usage = { inputTokens: this.#inputTokens, outputTokens: progress.outputTokens };
+    if (this.#cachedTokens !== undefined) usage.cachedTokens = this.#cachedTokens;
+    if (this.reasoning) usage.reasoningTokens = progress.reasoningTokens;
+    return usage;
+  }
+
+  /** The engine's own counts replace the estimates, and the events of this chunk carry them. */
+  #applyUsage(usage: Json, events: EngineEvent[]): void {
+    if (typeof usage.prompt_tokens === "number") this.#inputTokens = usage.prompt_tokens;
+    const cached = usage.prompt_tokens_details?.cached_tokens;
+    if (typeof cached === "number") this.#cachedTokens = cached;
+    // The final usage of a request covers all its choices; with one choice it is that choice's.
+    if (this.#choices.size === 1 && typeof usage.completion_tokens === "number") {
+      const progress = [...this.#choices.values()][0]!;
+      progress.outputTokens = usage.completion_tokens;
+      const reasoning = usage.completion_tokens_details?.reasoning_tokens;
+      if (typeof reasoning === "number") progress.reasoningTokens = reasoning;
+    }
+    for (const event of events) event.usage = this.#usage(this.#progress(event.index - this.indexOffset));
+  }
+
+  /** The usage of a choice now (for a finish event written after the stream's last chunk). */
+  usageOf(index: number): Usage {
+    return this.#usage(this.#progress(index - this.indexOffset));
+  }
+}
