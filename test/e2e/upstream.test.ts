@@ -8,35 +8,11 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { startServer, type RunningServer } from "../../src/cli/serve.ts";
-import { parseModel } from "../../src/config/config.ts";
+import type { RunningServer } from "../../src/cli/serve.ts";
 import { postJson, postSse, startTestServer, type TestServer } from "../helpers/server.ts";
+import { startUpstreamFront as startFront } from "../helpers/upstream.ts";
 
 type Json = any;
-
-const quiet = { info: () => undefined, warn: () => undefined };
-
-async function startFront(replicas: string[], extra: Record<string, unknown> = {}): Promise<RunningServer> {
-  const model = parseModel(
-    {
-      backend: "openai",
-      kind: "dashscope-compatible",
-      name: "up",
-      aliases: ["qwen-plus"],
-      upstream_model: "qwen-plus",
-      replicas: replicas.map((url) => ({ url })),
-      timeouts: { health_interval_s: 0, cooldown_s: 30, first_byte_s: 20, idle_s: 20 },
-      ...extra,
-    },
-    "front",
-  );
-  const server = await startServer(
-    { host: "127.0.0.1", port: 0, apiKeys: [], cacheDir: "/tmp", gpu: false, bodyLimitBytes: 1 << 20, requestTimeoutMs: 60_000, strictCompat: false, models: [model] },
-    quiet,
-  );
-  await server.loaded;
-  return server;
-}
 
 const compat = (s: TestServer) => `${s.url}/compatible-mode/v1`;
 const ask = (parameters: Record<string, unknown>) => ({

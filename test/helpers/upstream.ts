@@ -1,0 +1,26 @@
+/** Test helper: an openscope whose one model ("up", alias qwen-plus) is served by upstream replicas. */
+import { startServer, type RunningServer } from "../../src/cli/serve.ts";
+import { parseModel } from "../../src/config/config.ts";
+
+/** Starts the front server over the given OpenAI-compatible base URLs (kind dashscope-compatible). */
+export async function startUpstreamFront(replicas: string[], extra: Record<string, unknown> = {}): Promise<RunningServer> {
+  const model = parseModel(
+    {
+      backend: "openai",
+      kind: "dashscope-compatible",
+      name: "up",
+      aliases: ["qwen-plus"],
+      upstream_model: "qwen-plus",
+      replicas: replicas.map((url) => ({ url })),
+      timeouts: { health_interval_s: 0, cooldown_s: 30, first_byte_s: 20, idle_s: 20 },
+      ...extra,
+    },
+    "front",
+  );
+  const server = await startServer(
+    { host: "127.0.0.1", port: 0, apiKeys: [], cacheDir: "/tmp", gpu: false, bodyLimitBytes: 1 << 20, requestTimeoutMs: 60_000, strictCompat: false, models: [model] },
+    { info: () => undefined, warn: () => undefined },
+  );
+  await server.loaded;
+  return server;
+}
