@@ -1,6 +1,7 @@
 import { ApiError } from "../../core/errors.ts";
 import type { DeltaEvent, EngineEvent, FinishReason, TokenAlternative, TokenLogprob, ToolCallDelta, Usage } from "../../core/types.ts";
 import { newToolCallId } from "../../features/index.ts";
+import type { SseEvent, StreamTranslator } from "../upstream/index.ts";
 
 type Json = Record<string, any>;
 
@@ -33,7 +34,7 @@ function logprobsOf(raw: unknown): TokenLogprob[] | undefined {
  * pieces; usage in every chunk (vLLM/SGLang continuous stats) or only at the end, in which case
  * output tokens are counted one per content chunk until the real count arrives.
  */
-export class ChunkTranslator {
+export class ChunkTranslator implements StreamTranslator {
   readonly #choices = new Map<number, ChoiceProgress>();
   #inputTokens = 0;
   #cachedTokens: number | undefined;
@@ -44,7 +45,18 @@ export class ChunkTranslator {
     readonly reasoning = false,
   ) {}
 
-  translate(chunk: Json): EngineEvent[] {
+  translate(event: SseEvent): EngineEvent[] | "done" {
+    if (event.data.trim() === "[DONE]") return "done";
+    let chunk: Json;
+    try {
+      chunk = JSON.parse(event.data) as Json;
+    } catch {
+      throw new ApiError(500, "InternalError", `The upstream engine sent a chunk that is not JSON: ${event.data.slice(0, 200)}`);
+    }
+    return this.translateChunk(chunk);
+  }
+
+  translateChunk(chunk: Json): EngineEvent[] {
     if (chunk.error) {
       const message = typeof chunk.error.message === "string" ? chunk.error.message : JSON.stringify(chunk.error);
       throw new ApiError(500, "InternalError", `The upstream engine failed: ${message}`);

@@ -1,0 +1,191 @@
+import { ApiError, errors, invalidParameter } from "../../core/errors.ts";
+import type { EngineEvent, FinishReason, Usage } from "../../core/types.ts";
+import { ReplicaPool, type ReplicaConfig, type ReplicaState } from "./replicaPool.ts";
+import { sseEvents, type SseEvent } from "./sseReader.ts";
+
+/** Turns one upstream stream's events into engine events (one per attempt). */
+export interface StreamTranslator {
+  /** The engine events for one SSE event, or "done" at the stream's end marker. */
+  translate(event: SseEvent): EngineEvent[] | "done";
+  /** A choice's usage now (finish events are written after the last chunk, with the final counts). */
+  usageOf(index: number): Usage;
+  /** Choices that never finished. */
+  unfinished(): number[];
+}
+
+export interface TransportOptions {
+  /** The served model name (for messages). */
+  name: string;
+  replicas: ReplicaConfig[];
+  /** Appended to a replica's base URL for generation and for health checks. */
+  path: string;
+  healthPath: string;
+  /** Sent with every generation request. */
+  headers: Record<string, string>;
+  /** Until the response headers (connection, queueing, prefill start). */
+  firstByteTimeoutMs: number;
+  /** Longest silence between two events of a stream. */
+  idleTimeoutMs: number;
+  /** Active health checks; 0 turns them off. */
+  healthIntervalMs: number;
+  cooldownMs: number;
+  authCooldownMs: number;
+}
+
+interface Attempt {
+  response: Response;
+  replica: ReplicaState;
+  release: () => void;
+  /** Resets the idle timer; call on every event. */
+  alive: () => void;
+  /** Ends the exchange: timers cleared, the connection closed if still open (the engine stops generating). */
+  stop: () => void;
+}
+
+function abortError(signal: AbortSignal): ApiError {
+  return signal.reason instanceof ApiError ? signal.reason : errors.requestTimeout();
+}
+
+/** A refused request as the client's error: DashScope's `{code, message}` kept, anything else an InvalidParameter. */
+async function refusal(response: Response): Promise<ApiError> {
+  const text = await response.text().catch(() => "");
+  try {
+    const body = JSON.parse(text) as { code?: unknown; message?: unknown; error?: { message?: unknown } | string };
+    if (typeof body.code === "string" && typeof body.message === "string") return new ApiError(response.status, body.code, body.message);
+    const message = typeof body.error === "string" ? body.error : body.error?.message ?? body.message;
+    return invalidParameter(`The upstream engine refused the request (HTTP ${response.status}): ${String(message ?? text)}`);
+  } catch {
+    return invalidParameter(`The upstream engine refused the request (HTTP ${response.status}): ${text.slice(0, 500)}`);
+  }
+}
+
+/**
+ * Streams requests to a model's upstream replicas: least-loaded healthy replica first; a failure
+ * before any event reached the caller is retried on another replica; one after is an error.
+ */
+export class UpstreamTransport {
+  readonly pool: ReplicaPool;
+  readonly #options: TransportOptions;
+  readonly #health: NodeJS.Timeout | undefined;
+
+  constructor(options: TransportOptions) {
+    if (options.replicas.length === 0) throw new Error(`model "${options.name}": an upstream model needs at least one replica`);
+    this.#options = options;
+    this.pool = new ReplicaPool(options.replicas, { cooldownMs: options.cooldownMs, authCooldownMs: options.authCooldownMs });
+    if (options.healthIntervalMs > 0) {
+      this.#health = setInterval(() => void this.checkHealth(), options.healthIntervalMs);
+      this.#health.unref();
+    }
+  }
+
+  /** One round of active health checks on every replica. */
+  async checkHealth(): Promise<void> {
+    await Promise.all(
+      this.pool.replicas.map(async (replica) => {
+        try {
+          const response = await fetch(`${replica.config.url}${this.#options.healthPath}`, { headers: this.#auth(replica), signal: AbortSignal.timeout(5000) });
+          await response.body?.cancel();
+          this.pool.health(replica, response.ok);
+        } catch {
+          this.pool.health(replica, false);
+        }
+      }),
+    );
+  }
+
+  async *stream(body: string, translator: () => StreamTranslator, signal: AbortSignal): AsyncGenerator<EngineEvent> {
+    const tried = new Set<ReplicaState>();
+    for (;;) {
+      const attempt = await this.#connect(body, tried, signal);
+      const translate = translator();
+      const finishes = new Map<number, FinishReason>();
+      let sent = false;
+      try {
+        for await (const event of sseEvents(attempt.response.body!)) {
+          attempt.alive();
+          const events = translate.translate(event);
+          if (events === "done") break;
+          for (const e of events) {
+            if (e.type === "finish") finishes.set(e.index, e.reason);
+            else {
+              sent = true;
+              yield e;
+            }
+          }
+        }
+        if (finishes.size === 0 || translate.unfinished().length > 0) {
+          throw new ApiError(500, "InternalError", "The upstream engine ended the stream before finishing the answer.");
+        }
+        this.pool.succeeded(attempt.replica);
+      } catch (error) {
+        if (signal.aborted) throw abortError(signal);
+        if (error instanceof ApiError && error.status < 500 && error.status !== 429) throw error;
+        this.pool.failed(attempt.replica, "connection");
+        // Nothing reached the caller yet: another replica can still answer the whole request.
+        if (!sent) continue;
+        const reason = (error as Error).message;
+        throw new ApiError(500, "InternalError", `The upstream replica ${attempt.replica.config.url} failed mid-stream: ${reason}`);
+      } finally {
+        attempt.stop();
+        attempt.release();
+      }
+      for (const [index, reason] of finishes) yield { type: "finish", index, reason, usage: translate.usageOf(index) };
+      return;
+    }
+  }
+
+  /** POSTs to the least-loaded usable replica, moving on to the next while replicas fail before answering. */
+  async #connect(body: string, tried: Set<ReplicaState>, signal: AbortSignal): Promise<Attempt> {
+    for (;;) {
+      const replica = this.pool.pick(tried);
+      if (!replica) {
+        throw new ApiError(503, "ServiceUnavailable", `No upstream replica of model "${this.#options.name}" is available: ${this.pool.describe()}.`);
+      }
+      tried.add(replica);
+      const release = this.pool.begin(replica);
+      const controller = new AbortController();
+      let timer = setTimeout(() => controller.abort(new Error("no response in time")), this.#options.firstByteTimeoutMs);
+      const clear = () => clearTimeout(timer);
+      try {
+        const response = await fetch(`${replica.config.url}${this.#options.path}`, {
+          method: "POST",
+          headers: { ...this.#auth(replica), ...this.#options.headers, "Content-Type": "application/json" },
+          body,
+          signal: AbortSignal.any([signal, controller.signal]),
+        });
+        if (response.ok && response.body) {
+          const alive = () => {
+            clear();
+            timer = setTimeout(() => controller.abort(new Error("the stream went silent")), this.#options.idleTimeoutMs);
+          };
+          alive();
+          const stop = () => {
+            clear();
+            controller.abort(new Error("done"));
+          };
+          return { response, replica, release, alive, stop };
+        }
+        if (response.status === 401 || response.status === 403) this.pool.failed(replica, "auth");
+        else if (response.status === 429 || response.status >= 500) this.pool.failed(replica, response.status === 429 ? "overloaded" : "server");
+        else throw await refusal(response);
+        await response.body?.cancel();
+        clear();
+        release();
+      } catch (error) {
+        clear();
+        release();
+        if (signal.aborted) throw abortError(signal);
+        if (error instanceof ApiError) throw error;
+        this.pool.failed(replica, "connection");
+      }
+    }
+  }
+
+  #auth(replica: ReplicaState): Record<string, string> {
+    return replica.config.apiKey ? { Authorization: `Bearer ${replica.config.apiKey}` } : {};
+  }
+
+  close(): void {
+    if (this.#health) clearInterval(this.#health);
+  }
+}
