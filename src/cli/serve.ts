@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { ModelRoute } from "../core/types.ts";
 import { DEFAULT_ALIASES, DEFAULT_MODEL_SOURCE, parseModel, type ModelConfig, type ServerConfig } from "../config/config.ts";
 import { LlamaBackend, llamaRuntime, ModelSourceError, resolveModelSource } from "../backends/llama/index.ts";
+import { DashScopeUpstreamBackend } from "../backends/dashscope/index.ts";
 import { OpenAiUpstreamBackend } from "../backends/openai/index.ts";
 import { ModelRegistry, StaticKeyAuth } from "../gateway/index.ts";
 import { buildApp } from "../http/app.ts";
@@ -84,9 +85,8 @@ async function resolveModels(config: ServerConfig, log: Logger): Promise<Resolve
 
 function upstreamModel(model: ModelConfig, log: Logger): ModelRoute {
   const u = model.upstream!;
-  const backend = new OpenAiUpstreamBackend({
+  const common = {
     name: model.name,
-    kind: u.kind,
     upstreamModel: u.model,
     replicas: u.replicas,
     firstByteTimeoutMs: u.firstByteTimeoutMs,
@@ -95,7 +95,8 @@ function upstreamModel(model: ModelConfig, log: Logger): ModelRoute {
     cooldownMs: u.cooldownMs,
     authCooldownMs: u.authCooldownMs,
     maxN: model.parallel,
-  });
+  };
+  const backend = u.kind === "dashscope" ? new DashScopeUpstreamBackend(common) : new OpenAiUpstreamBackend({ ...common, kind: u.kind });
   log.info(`model "${model.name}" served by ${u.kind} "${u.model}" on ${u.replicas.map((r) => r.url).join(", ")}`);
   return { name: model.name, backend, defaults: model.defaults };
 }

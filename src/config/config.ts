@@ -15,7 +15,8 @@ export type GpuSetting = "auto" | "cuda" | "vulkan" | "metal" | false;
 
 /** A model served by OpenAI-compatible engines instead of the embedded one (`backend: openai`). */
 export interface UpstreamModelConfig {
-  kind: UpstreamKind;
+  /** An OpenAI-compatible engine kind, or `dashscope`: native forwarding to a DashScope endpoint. */
+  kind: UpstreamKind | "dashscope";
   /** The model name the engine knows (default: the served name). */
   model: string;
   replicas: ReplicaConfig[];
@@ -166,15 +167,14 @@ function parseReplica(raw: unknown, where: string): ReplicaConfig {
 
 function parseUpstream(raw: Raw, where: string, name: string): UpstreamModelConfig {
   const kind = raw.kind ?? "openai";
-  if (typeof kind !== "string" || !UPSTREAM_KINDS.includes(kind as UpstreamKind)) {
-    throw new ConfigError(`${where}.kind must be one of ${UPSTREAM_KINDS.join(", ")}, got ${JSON.stringify(kind)}`);
-  }
+  const kinds = [...UPSTREAM_KINDS, "dashscope"];
+  if (typeof kind !== "string" || !kinds.includes(kind)) throw new ConfigError(`${where}.kind must be one of ${kinds.join(", ")}, got ${JSON.stringify(kind)}`);
   const list = raw.replicas ?? (raw.url !== undefined ? [{ url: raw.url, api_key: raw.api_key }] : []);
   if (!Array.isArray(list) || list.length === 0) throw new ConfigError(`${where}.replicas must list at least one {url, api_key}`);
   const timeouts = asRecord(raw.timeouts, `${where}.timeouts`);
   const seconds = (key: string, fallback: number) => (num(timeouts[key], `${where}.timeouts.${key}`, { min: 0 }) ?? fallback) * 1000;
   return {
-    kind: kind as UpstreamKind,
+    kind: kind as UpstreamKind | "dashscope",
     model: str(raw.upstream_model, `${where}.upstream_model`) ?? name,
     replicas: list.map((r, i) => parseReplica(r, `${where}.replicas[${i}]`)),
     firstByteTimeoutMs: seconds("first_byte_s", 60),

@@ -2,7 +2,7 @@
 import { startServer, type RunningServer } from "../../src/cli/serve.ts";
 import { parseModel } from "../../src/config/config.ts";
 
-/** Starts the front server over the given OpenAI-compatible base URLs (kind dashscope-compatible). */
+/** Starts the front server over the given base URLs (default kind dashscope-compatible: OpenAI-compatible URLs). */
 export async function startUpstreamFront(replicas: string[], extra: Record<string, unknown> = {}): Promise<RunningServer> {
   const model = parseModel(
     {

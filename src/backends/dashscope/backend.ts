@@ -1,0 +1,80 @@
+import { invalidParameter } from "../../core/errors.ts";
+import type { Backend, Capabilities, EngineEvent, GenerationRequest, TokenizeInput, TokenizeResult } from "../../core/types.ts";
+import { UpstreamTransport, type ReplicaConfig } from "../upstream/index.ts";
+import { NativeFrameTranslator } from "./frameEvents.ts";
+import { nativeBody } from "./nativeBody.ts";
+
+export interface DashScopeUpstreamOptions {
+  name: string;
+  /** The model name on the DashScope endpoint (e.g. qwen-plus). */
+  upstreamModel: string;
+  /** Native API base URLs, e.g. `https://dashscope.aliyuncs.com/api/v1`, with their API keys. */
+  replicas: ReplicaConfig[];
+  firstByteTimeoutMs: number;
+  idleTimeoutMs: number;
+  healthIntervalMs: number;
+  cooldownMs: number;
+  authCooldownMs: number;
+  maxN: number;
+}
+
+/**
+ * A model kept on a DashScope endpoint (Alibaba Cloud Model Studio, or another openscope):
+ * requests are forwarded natively with the configured key, so local and cloud models sit behind
+ * one openscope. The endpoint judges what its model can do; openscope refuses nothing extra.
+ */
+export class DashScopeUpstreamBackend implements Backend {
+  readonly capabilities: Capabilities;
+  readonly transport: UpstreamTransport;
+  readonly #options: DashScopeUpstreamOptions;
+
+  constructor(options: DashScopeUpstreamOptions) {
+    this.#options = options;
+    this.transport = new UpstreamTransport({
+      ...options,
+      path: "/services/aigc/text-generation/generation",
+      // DashScope has no cheap health endpoint; replicas recover through cooldowns.
+      healthIntervalMs: 0,
+      healthPath: "/models",
+      headers: { "X-DashScope-SSE": "enable", Accept: "text/event-stream" },
+    });
+    this.capabilities = {
+      tools: true,
+      thinking: true,
+      grammar: true,
+      logprobs: true,
+      vision: false,
+      audio: false,
+      maxN: options.maxN,
+      stopTokenIds: true,
+      topK: true,
+      repetitionPenalty: true,
+      logitBias: true,
+      thinkingBudget: true,
+    };
+  }
+
+  generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<EngineEvent> {
+    return this.transport.stream(JSON.stringify(nativeBody(request, this.#options.upstreamModel)), () => new NativeFrameTranslator(), signal);
+  }
+
+  /** The endpoint's own tokenizer API. */
+  async tokenize(input: TokenizeInput): Promise<TokenizeResult> {
+    const replica = this.transport.pool.pick(new Set());
+    if (!replica) throw invalidParameter(`No replica of model "${this.#options.name}" is available for tokenizing.`);
+    const messages = input.messages?.map((m) => ({ role: m.role, content: m.content.map((p) => p.text).join("") }));
+    const response = await fetch(`${replica.config.url}/tokenizer`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", ...(replica.config.apiKey ? { Authorization: `Bearer ${replica.config.apiKey}` } : {}) },
+      body: JSON.stringify({ model: this.#options.upstreamModel, input: messages ? { messages } : { prompt: input.prompt ?? "" } }),
+      signal: AbortSignal.timeout(this.#options.firstByteTimeoutMs),
+    });
+    const body = (await response.json()) as { output?: { token_ids?: number[]; tokens?: string[]; prompt?: string }; message?: string };
+    if (!response.ok || !body.output) throw invalidParameter(`The upstream tokenizer failed: ${body.message ?? response.status}`);
+    return { tokenIds: body.output.token_ids ?? [], tokens: body.output.tokens ?? [], prompt: body.output.prompt ?? "" };
+  }
+
+  async close(): Promise<void> {
+    this.transport.close();
+  }
+}

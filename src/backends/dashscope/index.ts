@@ -1,0 +1,1 @@
+export { DashScopeUpstreamBackend, type DashScopeUpstreamOptions } from "./backend.ts";
