@@ -19,6 +19,8 @@ export interface KindTraits {
   /** `stream_options.continuous_usage_stats`: usage in every chunk. */
   continuousUsage: boolean;
   logitBias: boolean;
+  /** Honours `response_format: {type: "json_object"}` (llama-server only constrains given a schema). */
+  jsonObject: boolean;
 }
 
 /**
@@ -28,20 +30,20 @@ export interface KindTraits {
 export const KIND_TRAITS: Record<UpstreamKind, KindTraits> = {
   vllm: {
     topK: true, topKOff: -1, repetitionPenalty: "repetition_penalty", nativeN: true, stopTokenIds: "single",
-    thinking: "chat_template_kwargs", thinkingBudget: false, continuousUsage: true, logitBias: true,
+    thinking: "chat_template_kwargs", thinkingBudget: false, continuousUsage: true, logitBias: true, jsonObject: true,
   },
   sglang: {
     topK: true, topKOff: -1, repetitionPenalty: "repetition_penalty", nativeN: true, stopTokenIds: "single",
-    thinking: "chat_template_kwargs", thinkingBudget: false, continuousUsage: true, logitBias: true,
+    thinking: "chat_template_kwargs", thinkingBudget: false, continuousUsage: true, logitBias: true, jsonObject: true,
   },
   "llama-server": {
     topK: true, topKOff: 0, repetitionPenalty: "repeat_penalty", nativeN: false,
-    thinking: "chat_template_kwargs", thinkingBudget: false, continuousUsage: false, logitBias: true,
+    thinking: "chat_template_kwargs", thinkingBudget: false, continuousUsage: false, logitBias: true, jsonObject: false,
   },
-  ollama: { topK: false, nativeN: false, thinkingBudget: false, continuousUsage: false, logitBias: false },
-  openai: { topK: false, nativeN: true, thinkingBudget: false, continuousUsage: false, logitBias: true },
+  ollama: { topK: false, nativeN: false, thinkingBudget: false, continuousUsage: false, logitBias: false, jsonObject: true },
+  openai: { topK: false, nativeN: true, thinkingBudget: false, continuousUsage: false, logitBias: true, jsonObject: true },
   "dashscope-compatible": {
     topK: true, topKOff: 0, repetitionPenalty: "repetition_penalty", nativeN: true, stopTokenIds: "sequences",
-    thinking: "enable_thinking", thinkingBudget: true, continuousUsage: true, logitBias: true,
+    thinking: "enable_thinking", thinkingBudget: true, continuousUsage: true, logitBias: true, jsonObject: true,
   },
 };

@@ -45,6 +45,12 @@ describe("upstreamBody: one core request, each engine's dialect", () => {
     assert.equal((upstreamBody(thinking, "m", KIND_TRAITS.openai, 1) as Json).chat_template_kwargs, undefined);
   });
 
+  it("json_object as a schema for llama-server, which only constrains given one", () => {
+    const json = request({}, { responseFormat: { type: "json_object" } });
+    assert.deepEqual((upstreamBody(json, "m", KIND_TRAITS.vllm, 1) as Json).response_format, { type: "json_object" });
+    assert.deepEqual((upstreamBody(json, "m", KIND_TRAITS["llama-server"], 1) as Json).response_format.json_schema.schema, { type: "object" });
+  });
+
   it("stop token ids as stop_token_ids (single tokens) or as id lists in stop", () => {
     const ids = request({ stop: { strings: [], tokenIds: [[7], [9]] } });
     assert.deepEqual((upstreamBody(ids, "m", KIND_TRAITS.vllm, 1) as Json).stop_token_ids, [7, 9]);

@@ -56,7 +56,9 @@ export function upstreamBody(request: GenerationRequest, upstreamModel: string, 
     const f = features.responseFormat;
     body.response_format =
       f.type === "json_object"
-        ? { type: "json_object" }
+        ? traits.jsonObject
+          ? { type: "json_object" }
+          : { type: "json_schema", json_schema: { name: "json_object", schema: { type: "object" }, strict: true } }
         : { type: "json_schema", json_schema: { name: f.name, schema: f.schema, strict: f.strict, ...(f.description ? { description: f.description } : {}) } };
   }
   if (features.logprobs) {
