@@ -68,8 +68,9 @@ export class ChunkTranslator implements StreamTranslator {
       const progress = this.#progress(index);
       const delta = this.#delta(choice.delta ?? {}, progress);
       const logprobs = logprobsOf(choice.logprobs);
-      if (delta.content || delta.reasoning || delta.toolCalls || logprobs) {
-        progress.outputTokens += logprobs?.length ?? 1;
+      // A chunk with only the end token's logprobs (vLLM's finish chunk) counts a token but shows nothing.
+      if (delta.content || delta.reasoning || delta.toolCalls || logprobs) progress.outputTokens += logprobs?.length ?? 1;
+      if (delta.content || delta.reasoning || delta.toolCalls) {
         if (delta.reasoning) progress.reasoningTokens += 1;
         if (logprobs && delta.content) delta.logprobs = logprobs;
         events.push({ type: "delta", index: index + this.indexOffset, ...delta, usage: this.#usage(progress) });
@@ -131,7 +132,8 @@ export class ChunkTranslator implements StreamTranslator {
     if (this.#choices.size === 1 && typeof usage.completion_tokens === "number") {
       const progress = [...this.#choices.values()][0]!;
       progress.outputTokens = usage.completion_tokens;
-      const reasoning = usage.completion_tokens_details?.reasoning_tokens;
+      // vLLM and the OpenAI API nest it; SGLang puts it at the top level.
+      const reasoning = usage.completion_tokens_details?.reasoning_tokens ?? usage.reasoning_tokens;
       if (typeof reasoning === "number") progress.reasoningTokens = reasoning;
     }
     for (const event of events) event.usage = this.#usage(this.#progress(event.index - this.indexOffset));
