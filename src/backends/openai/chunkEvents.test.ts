@@ -38,6 +38,7 @@ interface Expected {
 }
 
 // vLLM and SGLang pass Qwen3's newlines around <think>…</think> through; llama-server and Ollama trim them.
+// The translator removes them, as the native answer has none.
 const EXPECTED: Record<string, Expected> = {
   "vllm-content.sse": {
     reasoning: false,
@@ -49,20 +50,20 @@ const EXPECTED: Record<string, Expected> = {
   "vllm-continuous-usage.sse": { reasoning: false, content: ZH_ANSWER, finish: "stop", usage: { input: 14, output: 9 } },
   "vllm-reasoning.sse": {
     reasoning: true,
-    content: `\n\n${EN_ANSWER}`,
-    thought: `\n${EN_THOUGHT}\n`,
+    content: EN_ANSWER,
+    thought: EN_THOUGHT,
     finish: "stop",
     usage: { input: 9, output: 30, reasoning: 17 },
   },
-  "vllm-reasoning-both.sse": { reasoning: true, content: `\n\n${ZH_ANSWER}`, thought: `\n${ZH_THOUGHT}\n`, finish: "stop", usage: { input: 10, output: 28 } },
-  "vllm-reasoning_content.sse": { reasoning: true, content: `\n\n${EN_ANSWER}`, thought: `\n${EN_THOUGHT}\n`, finish: "stop", usage: { input: 9, output: 30 } },
-  // vLLM's hermes parser passes the "\n" between two <tool_call> blocks through as content.
-  "vllm-tools.sse": { reasoning: false, content: "\n", toolCalls: WEATHER_CALLS, finish: "tool_calls", usage: { input: 262, output: 42 } },
+  "vllm-reasoning-both.sse": { reasoning: true, content: ZH_ANSWER, thought: ZH_THOUGHT, finish: "stop", usage: { input: 10, output: 28 } },
+  "vllm-reasoning_content.sse": { reasoning: true, content: EN_ANSWER, thought: EN_THOUGHT, finish: "stop", usage: { input: 9, output: 30 } },
+  // vLLM's hermes parser passes the "\n" between two <tool_call> blocks through as content; the translator drops it.
+  "vllm-tools.sse": { reasoning: false, content: "", toolCalls: WEATHER_CALLS, finish: "tool_calls", usage: { input: 262, output: 42 } },
   "sglang-content.sse": { reasoning: false, content: "你好！有什么我可以帮你的", finish: "length", usage: { input: 14, output: 6 } },
   "sglang-reasoning.sse": {
     reasoning: true,
-    content: `\n\n${EN_ANSWER}`,
-    thought: `\n${EN_THOUGHT}\n`,
+    content: EN_ANSWER,
+    thought: EN_THOUGHT,
     finish: "stop",
     usage: { input: 9, output: 30, reasoning: 19 },
   },

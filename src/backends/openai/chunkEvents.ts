@@ -11,6 +11,10 @@ interface ChoiceProgress {
   /** Tool calls started, by the engine's index. */
   calls: Set<number>;
   finished: boolean;
+  /** Text tidying, see #tidy. */
+  thoughtStarted: boolean;
+  heldThoughtNewlines: string;
+  answerStarted: boolean;
 }
 
 const FINISH: Record<string, FinishReason> = { stop: "stop", length: "length", tool_calls: "tool_calls", function_call: "tool_calls", content_filter: "stop" };
@@ -91,7 +95,10 @@ export class ChunkTranslator implements StreamTranslator {
 
   #progress(index: number): ChoiceProgress {
     let progress = this.#choices.get(index);
-    if (!progress) this.#choices.set(index, (progress = { outputTokens: 0, reasoningTokens: 0, calls: new Set(), finished: false }));
+    if (!progress) {
+      progress = { outputTokens: 0, reasoningTokens: 0, calls: new Set(), finished: false, thoughtStarted: false, heldThoughtNewlines: "", answerStarted: false };
+      this.#choices.set(index, progress);
+    }
     return progress;
   }
 
@@ -113,6 +120,34 @@ export class ChunkTranslator implements StreamTranslator {
       }
     }
     if (calls.length > 0) out.toolCalls = calls;
+    return this.#tidy(out, progress);
+  }
+
+  /**
+   * The whitespace engines pass through from Qwen3's markup, removed as the native answer has
+   * it: newlines around the thought (`<think>\n…\n</think>\n\n`, vLLM and SGLang) and the newline
+   * between two `<tool_call>` blocks (vLLM's hermes parser).
+   */
+  #tidy(out: Omit<DeltaEvent, "type" | "index" | "usage">, progress: ChoiceProgress): Omit<DeltaEvent, "type" | "index" | "usage"> {
+    if (out.reasoning !== undefined) {
+      let text = progress.heldThoughtNewlines + out.reasoning;
+      if (!progress.thoughtStarted) text = text.replace(/^\n+/, "");
+      const trailing = /\n*$/.exec(text)![0];
+      progress.heldThoughtNewlines = trailing;
+      text = text.slice(0, text.length - trailing.length);
+      if (text) progress.thoughtStarted = true;
+      if (text) out.reasoning = text;
+      else delete out.reasoning;
+    }
+    if (out.content !== undefined) {
+      let text = out.content;
+      if (!progress.answerStarted && progress.thoughtStarted) text = text.replace(/^\n+/, "");
+      if (progress.calls.size > 0 && text.trim() === "") text = "";
+      if (text) progress.answerStarted = true;
+      if (text) out.content = text;
+      else delete out.content;
+    }
+    if (out.content !== undefined || out.toolCalls) progress.heldThoughtNewlines = "";
     return out;
   }
 
