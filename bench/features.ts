@@ -11,9 +11,9 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { startServer } from "../src/cli/serve.ts";
 import { parseModel } from "../src/config/config.ts";
 import { ensureTestModel } from "../src/testmodels/index.ts";
+import { startBenchServer } from "./server.ts";
 
 const { values } = parseArgs({
   options: { model: { type: "string" }, tokens: { type: "string", default: "96" }, rounds: { type: "string", default: "3" } },
@@ -33,21 +33,7 @@ const VARIANTS: Record<string, Record<string, unknown>> = {
   "json_object (grammar)": { response_format: { type: "json_object" } },
 };
 
-const server = await startServer(
-  {
-    host: "127.0.0.1",
-    port: 0,
-    apiKeys: [],
-    cacheDir: resolve("models/cache"),
-    gpu: "auto",
-    bodyLimitBytes: 1 << 20,
-    requestTimeoutMs: 600_000,
-    strictCompat: false,
-    models: [parseModel({ source: modelPath, name: "bench", context_size: 1024, parallel: 1 }, "bench")],
-  },
-  { info: () => undefined, warn: (m) => console.error(m) },
-);
-await server.loaded;
+const server = await startBenchServer([parseModel({ source: modelPath, name: "bench", context_size: 1024, parallel: 1 }, "bench")]);
 
 async function run(parameters: Record<string, unknown>): Promise<{ tokens: number; seconds: number }> {
   const started = performance.now();

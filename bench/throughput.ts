@@ -11,16 +11,16 @@
  * Also measured: time to first token with a ~1k-token shared system prompt, cold then warm.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { chooseThreads, llamaRuntime } from "../src/backends/llama/index.ts";
 import { sseEvents } from "../src/backends/upstream/index.ts";
-import { startServer } from "../src/cli/serve.ts";
 import { parseModel } from "../src/config/config.ts";
 import { ensureTestModel } from "../src/testmodels/index.ts";
+import { freePort } from "../test/helpers/net.ts";
+import { startBenchServer } from "./server.ts";
 
 const { values } = parseArgs({
   options: {
@@ -163,13 +163,6 @@ async function rawLoop(concurrency: number): Promise<Run> {
   return run;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 async function startLlamaServer(binary: string, threads: number): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
@@ -201,21 +194,7 @@ const threads = values.threads ? Number(values.threads) : chooseThreads((await i
 console.log(`model ${modelPath}`);
 console.log(`cores ${availableParallelism()}, threads ${threads}, max_tokens ${maxTokens}, slots ${parallel}, rounds ${rounds} (best of)`);
 
-const server = await startServer(
-  {
-    host: "127.0.0.1",
-    port: 0,
-    apiKeys: [],
-    cacheDir: resolve("models/cache"),
-    gpu: "auto",
-    bodyLimitBytes: 1 << 20,
-    requestTimeoutMs: 600_000,
-    strictCompat: false,
-    models: [parseModel({ source: modelPath, name: "bench", context_size: contextSize, parallel, threads }, "bench")],
-  },
-  { info: () => undefined, warn: (m) => console.error(m) },
-);
-await server.loaded;
+const server = await startBenchServer([parseModel({ source: modelPath, name: "bench", context_size: contextSize, parallel, threads }, "bench")]);
 const targets: Record<string, (c: number) => Promise<Run>> = {
   "raw node-llama-cpp": rawLoop,
   "openscope HTTP": (c) => load(openscopeStream(server.url), c),

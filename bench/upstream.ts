@@ -8,27 +8,17 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { startServer, type RunningServer } from "../src/cli/serve.ts";
-import { parseModel, type ModelConfig } from "../src/config/config.ts";
+import { parseModel } from "../src/config/config.ts";
 import { ensureTestModel } from "../src/testmodels/index.ts";
+import { startBenchServer } from "./server.ts";
 
 const { values } = parseArgs({ options: { model: { type: "string" }, requests: { type: "string", default: "40" }, tokens: { type: "string", default: "16" } } });
 const modelPath = values.model ? resolve(values.model) : await ensureTestModel("qwen3-tiny", resolve("models/test"));
-const quiet = { info: () => undefined, warn: (m: string) => console.error(m) };
 
-function serve(model: ModelConfig): Promise<RunningServer> {
-  return startServer(
-    { host: "127.0.0.1", port: 0, apiKeys: [], cacheDir: resolve("models/cache"), gpu: "auto", bodyLimitBytes: 1 << 20, requestTimeoutMs: 600_000, strictCompat: false, models: [model] },
-    quiet,
-  );
-}
-
-const engine = await serve(parseModel({ source: modelPath, name: "engine", context_size: 1024, parallel: 1 }, "engine"));
-await engine.loaded;
-const front = await serve(
+const engine = await startBenchServer([parseModel({ source: modelPath, name: "engine", context_size: 1024, parallel: 1 }, "engine")]);
+const front = await startBenchServer([
   parseModel({ backend: "openai", kind: "dashscope-compatible", name: "front", upstream_model: "engine", replicas: [{ url: `${engine.url}/compatible-mode/v1` }] }, "front"),
-);
-await front.loaded;
+]);
 
 /** Streams one request; returns [ms to the first content, ms to the end]. */
 async function timed(url: string, body: object): Promise<[number, number]> {

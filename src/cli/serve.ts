@@ -84,19 +84,10 @@ async function resolveModels(config: ServerConfig, log: Logger): Promise<Resolve
 }
 
 function upstreamModel(model: ModelConfig, log: Logger): ModelRoute {
+  const { kind, model: upstreamModel, ...rest } = model.upstream!;
   const u = model.upstream!;
-  const common = {
-    name: model.name,
-    upstreamModel: u.model,
-    replicas: u.replicas,
-    firstByteTimeoutMs: u.firstByteTimeoutMs,
-    idleTimeoutMs: u.idleTimeoutMs,
-    healthIntervalMs: u.healthIntervalMs,
-    cooldownMs: u.cooldownMs,
-    authCooldownMs: u.authCooldownMs,
-    maxN: model.parallel,
-  };
-  const backend = u.kind === "dashscope" ? new DashScopeUpstreamBackend(common) : new OpenAiUpstreamBackend({ ...common, kind: u.kind });
+  const common = { ...rest, name: model.name, upstreamModel, maxN: model.parallel };
+  const backend = kind === "dashscope" ? new DashScopeUpstreamBackend(common) : new OpenAiUpstreamBackend({ ...common, kind });
   log.info(`model "${model.name}" served by ${u.kind} "${u.model}" on ${u.replicas.map((r) => r.url).join(", ")}`);
   return { name: model.name, backend, defaults: model.defaults };
 }

@@ -4,6 +4,7 @@ import { basename, join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { ModelDefaults } from "../core/types.ts";
 import { UPSTREAM_KINDS, type ReplicaConfig, type UpstreamKind } from "../backends/openai/index.ts";
+import type { UpstreamTimings } from "../backends/upstream/index.ts";
 
 /** DashScope model names that existing code uses; by default they all reach the served model. */
 export const DEFAULT_ALIASES = ["qwen-plus", "qwen-turbo", "qwen-flash", "qwen-max"] as const;
@@ -14,17 +15,12 @@ export const DEFAULT_MODEL_SOURCE = "hf:Qwen/Qwen3-0.6B-GGUF/Qwen3-0.6B-Q8_0.ggu
 export type GpuSetting = "auto" | "cuda" | "vulkan" | "metal" | false;
 
 /** A model served by OpenAI-compatible engines instead of the embedded one (`backend: openai`). */
-export interface UpstreamModelConfig {
+export interface UpstreamModelConfig extends UpstreamTimings {
   /** An OpenAI-compatible engine kind, or `dashscope`: native forwarding to a DashScope endpoint. */
   kind: UpstreamKind | "dashscope";
   /** The model name the engine knows (default: the served name). */
   model: string;
   replicas: ReplicaConfig[];
-  firstByteTimeoutMs: number;
-  idleTimeoutMs: number;
-  healthIntervalMs: number;
-  cooldownMs: number;
-  authCooldownMs: number;
 }
 
 export interface ModelConfig {

@@ -39,3 +39,34 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     }
   }
 }
+
+/**
+ * Runs several event sources at once and yields their items as they come, in one stream. When the
+ * consumer is done (finished, failed or gone) or `signal` aborts, every source still running is
+ * aborted with `stopReason` and awaited before this returns.
+ */
+export async function* mergeStreams<T>(
+  sources: ReadonlyArray<(signal: AbortSignal) => AsyncIterable<T>>,
+  signal: AbortSignal,
+  stopReason: () => unknown,
+): AsyncGenerator<T> {
+  const inner = new AbortController();
+  const forward = () => inner.abort(signal.reason);
+  if (signal.aborted) forward();
+  else signal.addEventListener("abort", forward, { once: true });
+  const queue = new AsyncQueue<T>();
+  const runs = sources.map(async (source) => {
+    for await (const item of source(inner.signal)) queue.push(item);
+  });
+  const all = Promise.all(runs).then(
+    () => queue.end(),
+    (error: unknown) => queue.fail(error),
+  );
+  try {
+    yield* queue;
+  } finally {
+    signal.removeEventListener("abort", forward);
+    inner.abort(stopReason());
+    await Promise.allSettled([all, ...runs]);
+  }
+}

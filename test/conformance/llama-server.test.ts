@@ -7,12 +7,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { RunningServer } from "../../src/cli/serve.ts";
 import { REPO_ROOT } from "../helpers/server.ts";
+import { freePort } from "../helpers/net.ts";
 import { startUpstreamFront } from "../helpers/upstream.ts";
 import { conformance } from "./cases.ts";
 
@@ -32,13 +32,6 @@ const missing = !existsSync(binary)
     ? `${MODEL} absent — llama-server conformance SKIPPED`
     : undefined;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
 
 async function waitHealthy(url: string, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 300; i++) {

@@ -1,22 +1,11 @@
 import { invalidParameter } from "../../core/errors.ts";
 import type { Backend, Capabilities, EngineEvent, GenerationRequest, TokenizeInput, TokenizeResult } from "../../core/types.ts";
-import { UpstreamTransport, type ReplicaConfig } from "../upstream/index.ts";
+import { UpstreamTransport, type UpstreamModel } from "../upstream/index.ts";
 import { NativeFrameTranslator } from "./frameEvents.ts";
 import { nativeBody } from "./nativeBody.ts";
 
-export interface DashScopeUpstreamOptions {
-  name: string;
-  /** The model name on the DashScope endpoint (e.g. qwen-plus). */
-  upstreamModel: string;
-  /** Native API base URLs, e.g. `https://dashscope.aliyuncs.com/api/v1`, with their API keys. */
-  replicas: ReplicaConfig[];
-  firstByteTimeoutMs: number;
-  idleTimeoutMs: number;
-  healthIntervalMs: number;
-  cooldownMs: number;
-  authCooldownMs: number;
-  maxN: number;
-}
+/** Replicas are native API base URLs, e.g. `https://dashscope.aliyuncs.com/api/v1`, with their API keys. */
+export type DashScopeUpstreamOptions = UpstreamModel;
 
 /**
  * A model kept on a DashScope endpoint (Alibaba Cloud Model Studio, or another openscope):

@@ -9,10 +9,10 @@ import type {
   TokenizeInput,
   TokenizeResult,
 } from "../../core/types.ts";
-import { AsyncQueue } from "../../core/asyncQueue.ts";
+import { mergeStreams } from "../../core/asyncQueue.ts";
 import { ChatTemplate } from "./chatTemplate.ts";
 import { runChoice, type ChoicePlan } from "./choiceRun.ts";
-import { planConstraints } from "./constraints.ts";
+import { planConstraints, type Constraints } from "./constraints.ts";
 import { GrammarCompiler } from "./grammar.ts";
 import { TokenDescriber } from "./tokenBytes.ts";
 import { SlotPool } from "./slotPool.ts";
@@ -49,6 +49,16 @@ function commonPrefixLength(a: readonly Token[], b: readonly Token[]): number {
   let i = 0;
   while (i < max && a[i] === b[i]) i++;
   return i;
+}
+
+/** What every choice of one request shares. */
+interface ChoiceContext {
+  request: GenerationRequest;
+  promptTokens: Token[];
+  opensThought: boolean;
+  room: number;
+  constraints: Constraints;
+  seed: number;
 }
 
 /**
@@ -155,46 +165,40 @@ export class LlamaBackend implements Backend {
     const outside = request.sampling.logitBias?.find(([token]) => vocabulary !== undefined && token >= vocabulary);
     if (outside) throw invalidParameter(`logit_bias names token ${outside[0]}, but the model's vocabulary has ${vocabulary} tokens.`);
     const constraints = await planConstraints(this.#grammars, this.#model, request, this.#template.features);
-    const thinking = request.features.thinking?.enabled ? request.features.thinking : undefined;
     const n = request.sampling.n;
     const slots = await this.#pool.acquire(n, signal, (seq) => commonPrefixLength(seq.contextTokens, promptTokens));
-    const inner = new AbortController();
-    const forward = () => inner.abort(signal.reason);
-    signal.addEventListener("abort", forward, { once: true });
-    const events = new AsyncQueue<EngineEvent>();
     const baseSeed = request.sampling.seed ?? Math.floor(Math.random() * SEED_SPACE);
-    const runs = slots.map(async (sequence, index) => {
-      const plan: ChoicePlan = {
-        promptTokens,
-        cachedTokens: await this.#reusePrefix(sequence, promptTokens),
-        sampling: request.sampling,
-        maxAnswerTokens: request.sampling.maxTokens ?? room,
-        maxTokens: room,
-        startInReasoning: prompt.opensThought,
-        constraints,
-        penaltyWindow: this.#penaltyWindow,
-        seed: (baseSeed + index) % SEED_SPACE,
-      };
-      if (thinking) {
-        plan.thinking = { budget: thinking.budget ?? room, closeTokens: this.#thinkCloseTokens };
-        if (this.#thinkCloseToken !== undefined) plan.thinking.closeToken = this.#thinkCloseToken;
-      }
-      if (request.features.logprobs) plan.topLogprobs = request.features.logprobs.topLogprobs;
-      for await (const event of runChoice(this.#model, sequence, index, plan, this.#describe.describe, inner.signal)) events.push(event);
-    });
-    const all = Promise.all(runs).then(
-      () => events.end(),
-      (error: unknown) => events.fail(error),
-    );
+    const choice = (sequence: LlamaContextSequence, index: number) => (inner: AbortSignal) =>
+      this.#choiceEvents(sequence, index, { request, promptTokens, opensThought: prompt.opensThought, room, constraints, seed: baseSeed + index }, inner);
     try {
-      yield* events;
+      // The consumer done (finished, failed or gone) stops any choice still generating.
+      yield* mergeStreams(slots.map(choice), signal, () => errors.serviceShuttingDown());
     } finally {
-      signal.removeEventListener("abort", forward);
-      // The consumer is done (finished, failed or gone): stop any choice still generating.
-      inner.abort(errors.serviceShuttingDown());
-      await Promise.allSettled([all, ...runs]);
       this.#pool.release(slots);
     }
+  }
+
+  /** One choice on one slot: its plan (cached prefix, limits, thinking, constraints, logprobs), then the decoding loop. */
+  async *#choiceEvents(sequence: LlamaContextSequence, index: number, c: ChoiceContext, inner: AbortSignal): AsyncGenerator<EngineEvent> {
+    const { request, room } = c;
+    const plan: ChoicePlan = {
+      promptTokens: c.promptTokens,
+      cachedTokens: await this.#reusePrefix(sequence, c.promptTokens),
+      sampling: request.sampling,
+      maxAnswerTokens: request.sampling.maxTokens ?? room,
+      maxTokens: room,
+      startInReasoning: c.opensThought,
+      constraints: c.constraints,
+      penaltyWindow: this.#penaltyWindow,
+      seed: c.seed % SEED_SPACE,
+    };
+    const thinking = request.features.thinking;
+    if (thinking?.enabled) {
+      plan.thinking = { budget: thinking.budget ?? room, closeTokens: this.#thinkCloseTokens };
+      if (this.#thinkCloseToken !== undefined) plan.thinking.closeToken = this.#thinkCloseToken;
+    }
+    if (request.features.logprobs) plan.topLogprobs = request.features.logprobs.topLogprobs;
+    yield* runChoice(this.#model, sequence, index, plan, this.#describe.describe, inner);
   }
 
   /**

@@ -1,24 +1,13 @@
-import { AsyncQueue } from "../../core/asyncQueue.ts";
+import { mergeStreams } from "../../core/asyncQueue.ts";
 import { errors, invalidParameter } from "../../core/errors.ts";
 import type { Backend, Capabilities, EngineEvent, GenerationRequest, TokenizeResult } from "../../core/types.ts";
-import { UpstreamTransport, type ReplicaConfig } from "../upstream/index.ts";
+import { UpstreamTransport, type UpstreamModel } from "../upstream/index.ts";
 import { ChunkTranslator } from "./chunkEvents.ts";
 import { KIND_TRAITS, type KindTraits, type UpstreamKind } from "./kinds.ts";
 import { upstreamBody } from "./requestBody.ts";
 
-export interface UpstreamOptions {
-  /** The served model name (for messages). */
-  name: string;
+export interface UpstreamOptions extends UpstreamModel {
   kind: UpstreamKind;
-  /** The model name the engine knows. */
-  upstreamModel: string;
-  replicas: ReplicaConfig[];
-  firstByteTimeoutMs: number;
-  idleTimeoutMs: number;
-  healthIntervalMs: number;
-  cooldownMs: number;
-  authCooldownMs: number;
-  maxN: number;
 }
 
 /**
@@ -74,24 +63,11 @@ export class OpenAiUpstreamBackend implements Backend {
       return;
     }
     // Engines without `n`: one request per choice, merged.
-    const inner = new AbortController();
-    const forward = () => inner.abort(signal.reason);
-    signal.addEventListener("abort", forward, { once: true });
-    const queue = new AsyncQueue<EngineEvent>();
-    const runs = parts.map(async (part) => {
-      for await (const event of this.#stream(request, part.offset, part.n, inner.signal)) queue.push(event);
-    });
-    const all = Promise.all(runs).then(
-      () => queue.end(),
-      (error: unknown) => queue.fail(error),
+    yield* mergeStreams(
+      parts.map((part) => (inner: AbortSignal) => this.#stream(request, part.offset, part.n, inner)),
+      signal,
+      () => errors.serviceShuttingDown(),
     );
-    try {
-      yield* queue;
-    } finally {
-      signal.removeEventListener("abort", forward);
-      inner.abort(errors.serviceShuttingDown());
-      await Promise.allSettled([all, ...runs]);
-    }
   }
 
   #stream(request: GenerationRequest, offset: number, n: number, signal: AbortSignal): AsyncGenerator<EngineEvent> {

@@ -1,3 +1,3 @@
 export { ReplicaPool, type ReplicaConfig, type ReplicaState } from "./replicaPool.ts";
 export { sseData, sseEvents, type SseEvent } from "./sseReader.ts";
-export { UpstreamTransport, type StreamTranslator, type TransportOptions } from "./transport.ts";
+export { UpstreamTransport, type StreamTranslator, type TransportOptions, type UpstreamModel, type UpstreamTimings } from "./transport.ts";

@@ -13,8 +13,31 @@ export interface StreamTranslator {
   unfinished(): number[];
 }
 
-export interface TransportOptions {
+/** How long to wait for replicas, and how long to leave a failing one alone. */
+export interface UpstreamTimings {
+  /** Until the response headers (connection, queueing, prefill start). */
+  firstByteTimeoutMs: number;
+  /** Longest silence between two events of a stream. */
+  idleTimeoutMs: number;
+  /** Active health checks; 0 turns them off. */
+  healthIntervalMs: number;
+  /** After 429, 5xx or a connection error (doubling with repeated failures). */
+  cooldownMs: number;
+  /** After 401/403. */
+  authCooldownMs: number;
+}
+
+/** A model on upstream replicas, as any upstream backend is configured. */
+export interface UpstreamModel extends UpstreamTimings {
   /** The served model name (for messages). */
+  name: string;
+  /** The model name the engine knows. */
+  upstreamModel: string;
+  replicas: ReplicaConfig[];
+  maxN: number;
+}
+
+export interface TransportOptions extends UpstreamTimings {
   name: string;
   replicas: ReplicaConfig[];
   /** Appended to a replica's base URL for generation and for health checks. */
@@ -22,14 +45,6 @@ export interface TransportOptions {
   healthPath: string;
   /** Sent with every generation request. */
   headers: Record<string, string>;
-  /** Until the response headers (connection, queueing, prefill start). */
-  firstByteTimeoutMs: number;
-  /** Longest silence between two events of a stream. */
-  idleTimeoutMs: number;
-  /** Active health checks; 0 turns them off. */
-  healthIntervalMs: number;
-  cooldownMs: number;
-  authCooldownMs: number;
 }
 
 interface Attempt {

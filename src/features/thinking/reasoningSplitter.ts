@@ -3,6 +3,8 @@
  * Pure and chunking-independent: however the text is cut into pushes, the concatenated output is the same.
  */
 
+import { heldBackStart } from "../text/heldBack.ts";
+
 export const THINK_OPEN = "<think>";
 export const THINK_CLOSE = "</think>";
 
@@ -95,18 +97,3 @@ export class ReasoningSplitter {
   }
 }
 
-/**
- * Where the part of `text` that must be held back starts: a suffix that may be the start of `tag`,
- * together with the whitespace before it (dropped if the tag follows).
- */
-function heldBackStart(text: string, tag: string): number {
-  let end = text.length;
-  for (let length = Math.min(tag.length - 1, text.length); length > 0; length--) {
-    if (text.endsWith(tag.slice(0, length))) {
-      end -= length;
-      break;
-    }
-  }
-  while (end > 0 && /\s/.test(text[end - 1]!)) end--;
-  return end;
-}

@@ -9,6 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { ToolCallDelta } from "../../core/types.ts";
+import { heldBackStart } from "../text/heldBack.ts";
 
 export const TOOL_CALL_OPEN = "<tool_call>";
 export const TOOL_CALL_CLOSE = "</tool_call>";
@@ -435,18 +436,3 @@ function isWhitespace(char: string): boolean {
   return /\s/.test(char);
 }
 
-/**
- * Where the part of `text` that must be held back starts: a suffix that may be the start of `tag`,
- * together with the whitespace before it (dropped if the tag follows).
- */
-function heldBackStart(text: string, tag: string): number {
-  let end = text.length;
-  for (let length = Math.min(tag.length - 1, text.length); length > 0; length--) {
-    if (text.endsWith(tag.slice(0, length))) {
-      end -= length;
-      break;
-    }
-  }
-  while (end > 0 && isWhitespace(text[end - 1]!)) end--;
-  return end;
-}

@@ -1,0 +1,23 @@
+import { resolve } from "node:path";
+import { startServer, type RunningServer } from "../src/cli/serve.ts";
+import type { ModelConfig } from "../src/config/config.ts";
+
+/** An openscope for a benchmark: loopback, an ephemeral port, the given models, quiet, loaded. */
+export async function startBenchServer(models: ModelConfig[]): Promise<RunningServer> {
+  const server = await startServer(
+    {
+      host: "127.0.0.1",
+      port: 0,
+      apiKeys: [],
+      cacheDir: resolve("models/cache"),
+      gpu: "auto",
+      bodyLimitBytes: 1 << 20,
+      requestTimeoutMs: 600_000,
+      strictCompat: false,
+      models,
+    },
+    { info: () => undefined, warn: (message) => console.error(message) },
+  );
+  await server.loaded;
+  return server;
+}
