@@ -11,6 +11,7 @@
  * Also measured: time to first token with a ~1k-token shared system prompt, cold then warm.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -190,7 +191,7 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 const rate = (r: Run) => r.tokens / r.seconds;
 const best = (runs: Run[]) => runs.reduce((a, b) => (rate(b) > rate(a) ? b : a));
 
-const threads = values.threads ? Number(values.threads) : chooseThreads((await import("node:fs")).statSync(modelPath).size);
+const threads = values.threads ? Number(values.threads) : chooseThreads(statSync(modelPath).size);
 console.log(`model ${modelPath}`);
 console.log(`cores ${availableParallelism()}, threads ${threads}, max_tokens ${maxTokens}, slots ${parallel}, rounds ${rounds} (best of)`);
 

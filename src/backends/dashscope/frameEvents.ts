@@ -1,15 +1,10 @@
 import { ApiError } from "../../core/errors.ts";
-import type { DeltaEvent, EngineEvent, FinishReason, TokenAlternative, TokenLogprob, ToolCallDelta, Usage } from "../../core/types.ts";
-import type { SseEvent, StreamTranslator } from "../upstream/index.ts";
+import type { DeltaEvent, EngineEvent, FinishReason, ToolCallDelta, Usage } from "../../core/types.ts";
+import { wireLogprobs, type SseEvent, type StreamTranslator } from "../upstream/index.ts";
 
 type Json = Record<string, any>;
 
 const FINISHES = new Set<FinishReason>(["stop", "length", "tool_calls"]);
-
-function alternative(raw: Json): TokenAlternative {
-  const token = String(raw.token ?? "");
-  return { token, bytes: Array.isArray(raw.bytes) ? raw.bytes : [...Buffer.from(token)], logprob: Number(raw.logprob ?? 0) };
-}
 
 function usageOf(raw: Json | undefined, previous: Usage | undefined): Usage {
   if (!raw || typeof raw.input_tokens !== "number") return previous ?? { inputTokens: 0, outputTokens: 0 };
@@ -63,8 +58,8 @@ export class NativeFrameTranslator implements StreamTranslator {
         })
         .filter((c) => c.id !== undefined || c.arguments !== "");
       if (calls.length > 0) delta.toolCalls = calls;
-      const logprobs = (choice.logprobs?.content ?? []) as Json[];
-      if (logprobs.length > 0) delta.logprobs = logprobs.map((e): TokenLogprob => ({ ...alternative(e), topLogprobs: (e.top_logprobs ?? []).map(alternative) }));
+      const logprobs = wireLogprobs(choice.logprobs);
+      if (logprobs) delta.logprobs = logprobs;
       if (delta.content || delta.reasoning || delta.toolCalls) events.push(delta);
       const finish = choice.finish_reason;
       if (typeof finish === "string" && finish !== "null" && finish !== "") {

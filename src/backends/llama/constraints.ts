@@ -25,9 +25,12 @@ function singleToken(model: LlamaModel, text: string): Token | undefined {
   return tokens.length === 1 ? tokens[0] : undefined;
 }
 
-/** `<tool_call>` tool-call JSON `</tool_call>`, then (parallel) more calls of any tool. */
-function callRules(name: string, callRoot: string, parallel: boolean, anyCallRoot: string): string {
-  const open = gbnfLiteral(`${TOOL_CALL_OPEN}\n`);
+/**
+ * `<tool_call>` tool-call JSON `</tool_call>`, then (parallel) more calls of any tool. `opened`:
+ * the model has already emitted the opening token, so the rule starts at the newline after it.
+ */
+function callRules(name: string, callRoot: string, parallel: boolean, anyCallRoot: string, opened: boolean): string {
+  const open = gbnfLiteral(opened ? "\n" : `${TOOL_CALL_OPEN}\n`);
   const close = gbnfLiteral(`\n${TOOL_CALL_CLOSE}`);
   const more = parallel ? ` ( ${gbnfLiteral(`\n${TOOL_CALL_OPEN}\n`)} ${anyCallRoot} ${close} )*` : "";
   return `${name} ::= ${open} ${callRoot} ${close}${more}`;
@@ -58,30 +61,29 @@ export async function planConstraints(
   if (toolOpenToken !== undefined) constraints.toolOpenToken = toolOpenToken;
   const lead = thinking?.enabled ? "[\\n]{0,2} " : "";
   const rules: string[] = [];
-  const addCalls = async (name: string, callable: readonly ToolDefinition[]) => {
+  const addCalls = (callable: readonly ToolDefinition[], opened = false) => {
     rules.push(compiler.jsonRules(toolCallSchema(callable), "call-"));
     if (callable.length < tools!.length) rules.push(compiler.jsonRules(toolCallSchema(tools!), "anycall-"));
-    rules.push(callRules(name, "call-root", parallel, callable.length < tools!.length ? "anycall-root" : "call-root"));
+    rules.push(callRules("calls", "call-root", parallel, callable.length < tools!.length ? "anycall-root" : "call-root", opened));
   };
 
   if (tools && choice === "none") {
     if (toolOpenToken !== undefined) constraints.blockedTokens.push(toolOpenToken);
   } else if (tools && (toolChoice?.type === "function" || toolChoice?.type === "required")) {
-    await addCalls("calls", toolChoice.type === "function" ? tools.filter((t) => t.name === toolChoice.name) : tools);
+    addCalls(toolChoice.type === "function" ? tools.filter((t) => t.name === toolChoice.name) : tools);
     constraints.answerGrammar = await compiler.compile([`root ::= ${lead}calls`, ...rules].join("\n"));
     return constraints;
   }
   const autoTools = tools !== undefined && choice === "auto" && !template.xmlToolCalls;
   if (responseFormat) {
     rules.push(compiler.jsonRules(answerSchema(responseFormat), "answer-"));
-    if (autoTools) await addCalls("calls", tools);
+    if (autoTools) addCalls(tools);
     const root = autoTools ? `root ::= ${lead}( answer-root | calls )` : `root ::= ${lead}answer-root`;
     constraints.answerGrammar = await compiler.compile([root, ...rules].join("\n"));
   } else if (autoTools && toolOpenToken !== undefined) {
-    await addCalls("calls", tools);
-    // The model has already emitted the opening token: the grammar takes over from the newline after it.
-    const afterOpen = rules.map((r) => (r.startsWith("calls ::= ") ? r.replace(`calls ::= ${gbnfLiteral(`${TOOL_CALL_OPEN}\n`)}`, `calls ::= ${gbnfLiteral("\n")}`) : r));
-    constraints.toolGrammar = await compiler.compile(["root ::= calls", ...afterOpen].join("\n"));
+    // Activated once the model has emitted the opening token: the grammar takes over from the newline after it.
+    addCalls(tools, true);
+    constraints.toolGrammar = await compiler.compile(["root ::= calls", ...rules].join("\n"));
   }
   return constraints;
 }

@@ -1,7 +1,7 @@
 import { ApiError } from "../../core/errors.ts";
-import type { DeltaEvent, EngineEvent, FinishReason, TokenAlternative, TokenLogprob, ToolCallDelta, Usage } from "../../core/types.ts";
+import type { DeltaEvent, EngineEvent, FinishReason, ToolCallDelta, Usage } from "../../core/types.ts";
 import { newToolCallId } from "../../features/index.ts";
-import type { SseEvent, StreamTranslator } from "../upstream/index.ts";
+import { wireLogprobs, type SseEvent, type StreamTranslator } from "../upstream/index.ts";
 
 type Json = Record<string, any>;
 
@@ -18,18 +18,6 @@ interface ChoiceProgress {
 }
 
 const FINISH: Record<string, FinishReason> = { stop: "stop", length: "length", tool_calls: "tool_calls", function_call: "tool_calls", content_filter: "stop" };
-
-function alternative(raw: Json): TokenAlternative {
-  const token = String(raw.token ?? "");
-  const bytes = Array.isArray(raw.bytes) ? (raw.bytes as number[]) : [...Buffer.from(token, "utf8")];
-  return { token, bytes, logprob: typeof raw.logprob === "number" ? raw.logprob : -9999 };
-}
-
-function logprobsOf(raw: unknown): TokenLogprob[] | undefined {
-  const content = (raw as Json | null | undefined)?.content;
-  if (!Array.isArray(content) || content.length === 0) return undefined;
-  return content.map((entry: Json) => ({ ...alternative(entry), topLogprobs: Array.isArray(entry.top_logprobs) ? entry.top_logprobs.map(alternative) : [] }));
-}
 
 /**
  * One upstream stream's chunks as engine events (DESIGN: engines' deltas → our events → exact
@@ -71,7 +59,7 @@ export class ChunkTranslator implements StreamTranslator {
       const index = Number(choice.index ?? 0);
       const progress = this.#progress(index);
       const delta = this.#delta(choice.delta ?? {}, progress);
-      const logprobs = logprobsOf(choice.logprobs);
+      const logprobs = wireLogprobs(choice.logprobs);
       // A chunk with only the end token's logprobs (vLLM's finish chunk) counts a token but shows nothing.
       if (delta.content || delta.reasoning || delta.toolCalls || logprobs) progress.outputTokens += logprobs?.length ?? 1;
       if (delta.content || delta.reasoning || delta.toolCalls) {
