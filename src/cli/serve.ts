@@ -4,7 +4,9 @@ import { DEFAULT_ALIASES, DEFAULT_MODEL_SOURCE, parseModel, type ModelConfig, ty
 import { LlamaBackend, llamaRuntime, ModelSourceError, resolveModelSource } from "../backends/llama/index.ts";
 import { DashScopeUpstreamBackend } from "../backends/dashscope/index.ts";
 import { OpenAiUpstreamBackend } from "../backends/openai/index.ts";
-import { ModelRegistry, StaticKeyAuth } from "../gateway/index.ts";
+import { ModelRegistry, type Gateway } from "../gateway/index.ts";
+import { Metrics } from "../observability/index.ts";
+import { setupGateway } from "./gatewaySetup.ts";
 import { buildApp } from "../http/app.ts";
 import { ensureTestModel } from "../testmodels/index.ts";
 
@@ -24,6 +26,7 @@ export const consoleLogger: Logger = {
 export interface RunningServer {
   url: string;
   registry: ModelRegistry;
+  gateway: Gateway;
   /** Resolves once every model is loaded (rejects if one fails). */
   loaded: Promise<void>;
   close(): Promise<void>;
@@ -116,19 +119,35 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
   const resolved = await resolveModels(config, log);
   const registry = new ModelRegistry();
   for (const model of resolved) registry.announce(model.config.name, model.config.aliases);
-  const auth = new StaticKeyAuth(config.apiKeys);
-  if (!auth.enabled && !isLoopback(config.host)) {
-    log.warn(`listening on ${config.host} with no API keys: anyone who can reach this port can use it. Set OPENSCOPE_API_KEYS or api_keys in the config.`);
+  const setup = await setupGateway(config, log);
+  const { gateway } = setup;
+  if (!(await gateway.auth.required()) && !isLoopback(config.host)) {
+    log.warn(`listening on ${config.host} with no API keys: anyone who can reach this port can use it. Create keys (openscope keys create) or set OPENSCOPE_API_KEYS.`);
   }
+  const ledger = gateway.ledger;
+  const metrics = config.gateway.metrics
+    ? new Metrics({
+        routes: () => registry.routes(),
+        ledger: ledger ? () => ({ lagMs: ledger.lagMs(), pending: ledger.pending, dropped: ledger.dropped, written: ledger.written }) : undefined,
+      })
+    : undefined;
   const { app, shutdown } = buildApp({
     registry,
-    auth,
+    gateway,
+    metrics,
+    logContent: config.gateway.logContent,
     bodyLimitBytes: config.bodyLimitBytes,
     requestTimeoutMs: config.requestTimeoutMs,
     strictCompat: config.strictCompat,
     logger,
   });
-  const address = await app.listen({ host: config.host, port: config.port });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await setup.close();
+    throw error;
+  }
   const loaded = (async () => {
     for (const model of resolved) registry.attach(await loadModel(model, config, log));
   })();
@@ -136,11 +155,13 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
   return {
     url: address,
     registry,
+    gateway,
     loaded,
     async close() {
       await shutdown();
       await loaded.catch(() => undefined);
       await Promise.all(registry.routes().map((route) => route.backend.close()));
+      await setup.close();
     },
   };
 }

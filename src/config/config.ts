@@ -50,6 +50,27 @@ export interface ServerConfig {
   strictCompat: boolean;
   /** Empty: serve the default model (pulled, or the built-in test model when offline). */
   models: ModelConfig[];
+  gateway: GatewayConfig;
+}
+
+/** Managed keys, limits, usage ledger, metrics and logs (the gateway). */
+export interface GatewayConfig {
+  /** Where the SQLite store lives (keys, usage ledger). */
+  dataDir: string;
+  /** `postgres://…` to keep keys and the ledger in PostgreSQL instead of SQLite in dataDir. */
+  storeUrl?: string | undefined;
+  /** `redis://…`: limit counters shared by every instance using it; absent = in memory. */
+  redisUrl?: string | undefined;
+  /** Bearer key of the admin API (`/admin/v1/…`); absent = admin API off. */
+  adminKey?: string | undefined;
+  /** Usage ledger on/off, and its batch window (the most a kill -9 can lose). */
+  ledger: { enabled: boolean; flushMs: number };
+  /** Per-key limits on/off (keys keep their limits; off = not enforced). */
+  limits: boolean;
+  /** Log message content and answers in the access log. */
+  logContent: boolean;
+  /** Serve `GET /metrics`. */
+  metrics: boolean;
 }
 
 export class ConfigError extends Error {
@@ -71,7 +92,7 @@ export const QWEN_DEFAULTS: ModelDefaults = {
 };
 
 export interface ConfigSources {
-  flags: { "strict-compat"?: boolean; host?: string; port?: string; model?: string; config?: string; "cache-dir"?: string; gpu?: string; threads?: string; parallel?: string; "context-size"?: string };
+  flags: { "data-dir"?: string; "store-url"?: string; "redis-url"?: string; "strict-compat"?: boolean; host?: string; port?: string; model?: string; config?: string; "cache-dir"?: string; gpu?: string; threads?: string; parallel?: string; "context-size"?: string };
   env: NodeJS.ProcessEnv;
 }
 
@@ -237,6 +258,41 @@ export function assignAliases(models: ModelConfig[]): ModelConfig[] {
   return models;
 }
 
+/** Per-user data directory: $OPENSCOPE_DATA_DIR, else $XDG_DATA_HOME/openscope, else ~/.local/share/openscope. */
+export function defaultDataDir(env: NodeJS.ProcessEnv): string {
+  if (env.OPENSCOPE_DATA_DIR) return env.OPENSCOPE_DATA_DIR;
+  return join(env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "openscope");
+}
+
+/** The gateway as a fresh install runs it: SQLite in `dataDir`, limits in memory, ledger on, metrics on. */
+export function gatewayDefaults(dataDir: string): GatewayConfig {
+  return { dataDir, ledger: { enabled: true, flushMs: 1000 }, limits: true, logContent: false, metrics: true };
+}
+
+function parseGateway(raw: Raw, flags: ConfigSources["flags"], env: NodeJS.ProcessEnv): GatewayConfig {
+  const ledger = asRecord(raw.ledger, "ledger");
+  const storeUrl = flags["store-url"] ?? env.OPENSCOPE_STORE_URL ?? str(raw.store_url, "store_url");
+  if (storeUrl !== undefined && !/^postgres(ql)?:\/\//.test(storeUrl)) throw new ConfigError(`store_url must be a postgres:// URL, got ${JSON.stringify(storeUrl)}`);
+  const redisUrl = flags["redis-url"] ?? env.OPENSCOPE_REDIS_URL ?? str(raw.redis_url, "redis_url");
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError(`redis_url must be a redis:// URL, got ${JSON.stringify(redisUrl)}`);
+  const adminKey = env.OPENSCOPE_ADMIN_KEY ?? str(raw.admin_key, "admin_key");
+  if (adminKey !== undefined && adminKey.length < 16) throw new ConfigError("admin_key must be at least 16 characters");
+  const enabled = (value: unknown, where: string) => (value === undefined || value === null ? true : parseBool(value, where));
+  return {
+    dataDir: flags["data-dir"] ?? env.OPENSCOPE_DATA_DIR ?? str(raw.data_dir, "data_dir") ?? defaultDataDir(env),
+    storeUrl,
+    redisUrl,
+    adminKey,
+    ledger: {
+      enabled: enabled(ledger.enabled, "ledger.enabled"),
+      flushMs: num(ledger.flush_ms, "ledger.flush_ms", { min: 10, integer: true }) ?? 1000,
+    },
+    limits: enabled(raw.limits, "limits"),
+    logContent: parseBool(env.OPENSCOPE_LOG_CONTENT ?? raw.log_content, "log_content"),
+    metrics: enabled(raw.metrics, "metrics"),
+  };
+}
+
 export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
   if (env.OPENSCOPE_CACHE_DIR) return env.OPENSCOPE_CACHE_DIR;
   return join(env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "openscope");
@@ -290,5 +346,6 @@ export function loadConfig({ flags, env }: ConfigSources): ServerConfig {
     requestTimeoutMs: (num(raw.request_timeout_s, "request_timeout_s", { min: 1 }) ?? 600) * 1000,
     strictCompat: flags["strict-compat"] === true || parseBool(env.OPENSCOPE_STRICT_COMPAT ?? raw.strict_compat, "strict_compat"),
     models: assignAliases(models),
+    gateway: parseGateway(raw, flags, env),
   };
 }

@@ -14,6 +14,14 @@ export class ApiError extends Error {
     super(message);
     this.name = "ApiError";
   }
+
+  /** Seconds the client should wait before retrying (throttling); sent as `Retry-After`. */
+  retryAfterSeconds?: number;
+
+  withRetryAfter(seconds: number): this {
+    this.retryAfterSeconds = Math.max(1, Math.ceil(seconds));
+    return this;
+  }
 }
 
 export const invalidParameter = (message: string): ApiError => new ApiError(400, "InvalidParameter", message);
@@ -39,6 +47,8 @@ export const errors = {
       `Unsupported Content-Type "${contentType}": the request body must be JSON (Content-Type: application/json).`,
     ),
   throttled: () => new ApiError(429, "Throttling", "Requests throttling triggered."),
+  rateQuota: () => new ApiError(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later."),
+  allocationQuota: () => new ApiError(429, "Throttling.AllocationQuota", "Allocated quota exceeded, please increase your quota limit."),
   internal: () =>
     new ApiError(500, "InternalError", "An internal error has occured, please try again later or contact service support."),
   modelUnavailable: (message = "Model is unavailable, please try again later.") =>

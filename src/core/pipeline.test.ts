@@ -34,7 +34,7 @@ function backend(capabilities: Partial<Capabilities> = {}): Backend {
   const notUsed = (): never => {
     throw new Error("not used");
   };
-  return { capabilities: { ...CAPABILITIES, ...capabilities }, generate: notUsed, tokenize: notUsed, close: notUsed };
+  return { kind: "test", capabilities: { ...CAPABILITIES, ...capabilities }, generate: notUsed, tokenize: notUsed, stats: notUsed, close: notUsed };
 }
 
 function route(name: string, defaults: Partial<ModelDefaults> = {}, capabilities: Partial<Capabilities> = {}): ModelRoute {

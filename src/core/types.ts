@@ -191,11 +191,33 @@ export interface Capabilities {
   thinkingBudget: boolean;
 }
 
+/** What a backend tells the gateway about one generation while it runs (for the usage ledger). */
+export interface GenerationTrace {
+  /** The upstream replica that answered (URL); unset for the embedded engine. */
+  replica?: string;
+}
+
+/** A backend's load right now (for metrics). */
+export interface BackendStats {
+  /** Generation slots in use / in all (embedded engine); requests in flight (upstream). */
+  busy: number;
+  slots?: number;
+  /** Requests waiting for a slot. */
+  queued: number;
+  /** Upstream replicas and whether each is usable now. */
+  replicas?: { url: string; healthy: boolean; inFlight: number }[];
+}
+
 export interface Backend {
+  /** "llama" for the embedded engine, the upstream kind ("vllm", "dashscope", …) otherwise. */
+  readonly kind: string;
   readonly capabilities: Capabilities;
   /** Streams events for every choice; must stop computing and free its slots when `signal` aborts. */
-  generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<EngineEvent>;
+  generate(request: GenerationRequest, signal: AbortSignal, trace?: GenerationTrace): AsyncIterable<EngineEvent>;
   tokenize(input: TokenizeInput): Promise<TokenizeResult>;
+  /** Exact prompt tokens of a request, where the backend can count them locally (token-per-minute admission). */
+  countInputTokens?(request: GenerationRequest): Promise<number>;
+  stats(): BackendStats;
   close(): Promise<void>;
 }
 

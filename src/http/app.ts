@@ -1,7 +1,10 @@
 import { randomUUID } from "node:crypto";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { ApiError, errors, invalidParameter } from "../core/errors.ts";
-import type { ModelRegistry, StaticKeyAuth } from "../gateway/index.ts";
+import type { Gateway, ModelRegistry } from "../gateway/index.ts";
+import { accessLogger, type Metrics } from "../observability/index.ts";
+import { registerAdminRoutes } from "./adminRoutes.ts";
+import { gatewayHooks, noteError } from "./gatewayHooks.ts";
 import { nativeErrorBody, nativeErrorFrame, SSE_CONTENT_TYPE, wantsStream } from "../protocols/dashscope/index.ts";
 import { requestStages } from "../features/index.ts";
 import { OPENAI_PATHS, openAiErrorBody, openAiStatus } from "../protocols/openai/index.ts";
@@ -10,7 +13,11 @@ import { registerOpenAiRoutes } from "./openaiRoutes.ts";
 
 export interface AppOptions {
   registry: ModelRegistry;
-  auth: StaticKeyAuth;
+  gateway: Gateway;
+  /** Prometheus metrics (`GET /metrics`); absent = not served. */
+  metrics?: Metrics | undefined;
+  /** Log conversations and answers in the access log (config `log_content`). */
+  logContent?: boolean;
   bodyLimitBytes: number;
   requestTimeoutMs: number;
   /** Reproduce the real server's refusals of thinking-mode combinations (config `strict_compat`). */
@@ -55,6 +62,8 @@ function isOpenAiPath(url: string): boolean {
  * SSE clients get 200 + `event:error`, other native clients JSON.
  */
 export function sendApiError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
+  noteError(request, error);
+  if (error.retryAfterSeconds !== undefined) reply.header("Retry-After", String(error.retryAfterSeconds));
   if (isOpenAiPath(request.url)) {
     return reply.code(openAiStatus(error)).type("application/json").send(openAiErrorBody(error, request.id));
   }
@@ -67,6 +76,8 @@ export function sendApiError(request: FastifyRequest, reply: FastifyReply, error
 export function buildApp(options: AppOptions): OpenscopeApp {
   const app = Fastify({
     logger: options.logger ?? false,
+    // One access-log line per model request comes from the gateway (with tokens and timings).
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
     genReqId: () => randomUUID(),
     routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true },
@@ -109,9 +120,12 @@ export function buildApp(options: AppOptions): OpenscopeApp {
     return sendApiError(request, reply, apiError);
   });
 
+  const logContent = options.logContent ?? false;
+  const hooks = gatewayHooks({ gateway: options.gateway, accessLog: accessLogger({ logContent }), logContent });
   const routeDeps: NativeRouteDeps = {
     registry: options.registry,
-    auth: options.auth,
+    gateway: options.gateway,
+    hooks,
     requestTimeoutMs: options.requestTimeoutMs,
     shutdownSignal: shutdownController.signal,
     stages: requestStages,
@@ -119,6 +133,12 @@ export function buildApp(options: AppOptions): OpenscopeApp {
   };
   registerNativeRoutes(app, routeDeps);
   registerOpenAiRoutes(app, routeDeps);
+  registerAdminRoutes(app, options.gateway);
+  const metrics = options.metrics;
+  if (metrics) {
+    options.gateway.observe((_account, record) => metrics.observe(record));
+    app.get("/metrics", async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+  }
 
   app.get("/health", async (_request, reply) => {
     const models = options.registry.list();

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError, toApiError } from "../core/errors.ts";
 import { resolveRequest, type RequestStage } from "../core/pipeline.ts";
 import type { EngineEvent } from "../core/types.ts";
-import type { ModelRegistry, StaticKeyAuth } from "../gateway/index.ts";
+import type { Gateway, ModelRegistry } from "../gateway/index.ts";
+import { noteError, type gatewayHooks } from "./gatewayHooks.ts";
 import {
   decodeGeneration,
   decodeTokenize,
@@ -21,7 +22,9 @@ import { requestSignal } from "./requestSignal.ts";
 
 export interface NativeRouteDeps {
   registry: ModelRegistry;
-  auth: StaticKeyAuth;
+  gateway: Gateway;
+  /** Authentication and metering hooks (gatewayHooks). */
+  hooks: ReturnType<typeof gatewayHooks>;
   requestTimeoutMs: number;
   shutdownSignal: AbortSignal;
   /** Feature stages (tools, structured output, ...) every request goes through before its backend. */
@@ -56,6 +59,7 @@ async function streamEvents(
   } catch (error) {
     const apiError = toApiError(error);
     if (!(error instanceof ApiError)) request.log.error({ err: error }, "generation failed");
+    noteError(request, apiError);
     if (!res.destroyed) res.write(nativeErrorFrame(apiError, request.id, ++id));
   } finally {
     res.end();
@@ -69,17 +73,21 @@ async function collectEvents(request: FastifyRequest, events: AsyncIterable<Engi
 }
 
 export function registerNativeRoutes(app: FastifyInstance, deps: NativeRouteDeps): void {
-  const authenticate = async (request: FastifyRequest) => deps.auth.check(request.headers.authorization);
+  const { gateway, hooks } = deps;
 
-  app.post(NATIVE_PATHS.textGeneration, { onRequest: authenticate }, async (request, reply) => {
+  app.post(NATIVE_PATHS.textGeneration, { onRequest: hooks.metered("text-generation") }, async (request, reply) => {
+    const account = request.account!;
     const stream = wantsStream(request.headers);
+    account.stream = stream;
     const decoded = decodeGeneration(request.body, request.id);
     const route = deps.registry.resolve(decoded.request.model);
+    gateway.authorizeModel(account, route, decoded.request.model);
     const generation = resolveRequest(decoded.request, route, deps.stages);
     const shape = finalizeShape(decoded.shape, generation, { stream, strict: deps.strictCompat });
+    await gateway.admit(account, route, generation);
     const { signal, dispose } = requestSignal(request, reply, deps.requestTimeoutMs, deps.shutdownSignal);
     try {
-      const events = route.backend.generate(generation, signal);
+      const events = account.observe(route.backend.generate(generation, signal, account.trace));
       if (stream) return await streamEvents(request, reply, events, shape);
       return reply.type("application/json").send(await collectEvents(request, events, shape));
     } finally {
@@ -87,13 +95,16 @@ export function registerNativeRoutes(app: FastifyInstance, deps: NativeRouteDeps
     }
   });
 
-  app.post(NATIVE_PATHS.tokenizer, { onRequest: authenticate }, async (request, reply) => {
+  app.post(NATIVE_PATHS.tokenizer, { onRequest: hooks.metered("tokenizer") }, async (request, reply) => {
     const { model, input } = decodeTokenize(request.body);
     const route = deps.registry.resolve(model);
-    return reply.type("application/json").send(encodeTokenize(await route.backend.tokenize(input), request.id));
+    gateway.authorizeModel(request.account!, route, model);
+    const result = await route.backend.tokenize(input);
+    request.account!.noteUsage({ inputTokens: result.tokenIds.length, outputTokens: 0 });
+    return reply.type("application/json").send(encodeTokenize(result, request.id));
   });
 
-  app.get(NATIVE_PATHS.models, { onRequest: authenticate }, async (request, reply) => {
+  app.get(NATIVE_PATHS.models, { onRequest: hooks.authenticated }, async (request, reply) => {
     const models = deps.registry.list().map((m) => ({ name: m.name, aliases: m.aliases, status: m.ready ? "ready" : "loading" }));
     return reply.type("application/json").send({ output: { models }, request_id: request.id });
   });

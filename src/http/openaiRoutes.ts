@@ -17,6 +17,7 @@ import {
 } from "../protocols/openai/index.ts";
 import type { NativeRouteDeps } from "./nativeRoutes.ts";
 import { requestSignal } from "./requestSignal.ts";
+import { noteError } from "./gatewayHooks.ts";
 
 /** What the answer carries; with strict_compat, the real server's refusal of non-stream thinking. */
 function contentOf(request: GenerationRequest, shape: ChatCompletionShape, strict: boolean): ChatCompletionContent {
@@ -46,6 +47,7 @@ async function streamChunks(request: FastifyRequest, reply: FastifyReply, events
   } catch (error) {
     const apiError = toApiError(error);
     if (!(error instanceof ApiError)) request.log.error({ err: error }, "generation failed");
+    noteError(request, apiError);
     if (!res.destroyed) res.write(dataFrame(openAiErrorBody(apiError, request.id)));
   } finally {
     res.end();
@@ -54,17 +56,21 @@ async function streamChunks(request: FastifyRequest, reply: FastifyReply, events
 
 /** `/compatible-mode/v1/…`: the OpenAI dialect over the same pipeline and backends (protocol.md §11). */
 export function registerOpenAiRoutes(app: FastifyInstance, deps: NativeRouteDeps): void {
-  const authenticate = async (request: FastifyRequest) => deps.auth.check(request.headers.authorization);
+  const { gateway, hooks } = deps;
 
-  app.post(OPENAI_PATHS.chatCompletions, { onRequest: authenticate }, async (request, reply) => {
+  app.post(OPENAI_PATHS.chatCompletions, { onRequest: hooks.metered("chat.completions") }, async (request, reply) => {
+    const account = request.account!;
     const decoded = decodeChatCompletion(request.body, request.id);
+    account.stream = decoded.shape.stream;
     const route = deps.registry.resolve(decoded.request.model);
+    gateway.authorizeModel(account, route, decoded.request.model);
     const generation = resolveRequest(decoded.request, route, deps.stages);
     const carries = contentOf(generation, decoded.shape, deps.strictCompat);
     const identity = completionIdentity(request.id, decoded.request.model);
+    await gateway.admit(account, route, generation);
     const { signal, dispose } = requestSignal(request, reply, deps.requestTimeoutMs, deps.shutdownSignal);
     try {
-      const events = route.backend.generate(generation, signal);
+      const events = account.observe(route.backend.generate(generation, signal, account.trace));
       if (decoded.shape.stream) {
         return await streamChunks(request, reply, events, new ChatCompletionChunkEncoder(identity, carries, decoded.shape.includeUsage, decoded.shape.continuousUsage));
       }
@@ -76,7 +82,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, deps: NativeRouteDeps
     }
   });
 
-  app.get(OPENAI_PATHS.models, { onRequest: authenticate }, async (_request, reply) => {
+  app.get(OPENAI_PATHS.models, { onRequest: hooks.authenticated }, async (_request, reply) => {
     const created = Math.floor(Date.now() / 1000);
     const data = deps.registry
       .list()

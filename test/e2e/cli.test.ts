@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +10,7 @@ import { GENERATION_PATH, REPO_ROOT } from "../helpers/server.ts";
 /** Starts `openscope serve` as a user would, and resolves with its base URL once it says "ready". */
 function serve(env: NodeJS.ProcessEnv, args: string[] = []) {
   const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "openscope.js"), "serve", "--port", "0", ...args], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...(env.OPENSCOPE_CACHE_DIR ? { OPENSCOPE_DATA_DIR: join(env.OPENSCOPE_CACHE_DIR, "data") } : {}), ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
@@ -92,5 +93,53 @@ describe("openscope serve (the CLI, as a subprocess)", () => {
       server.child.kill("SIGTERM");
     }
     assert.equal(await server.exited, 0);
+  });
+});
+
+/** Runs `openscope <args>` to its end; resolves with stdout, rejects with stderr on a non-zero exit. */
+async function openscope(env: NodeJS.ProcessEnv, ...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [join(REPO_ROOT, "bin", "openscope.js"), ...args], { env: { ...process.env, ...env } });
+  return stdout;
+}
+
+describe("openscope keys / usage (the CLI, as subprocesses)", () => {
+  it("creates a key that a server on the same data dir enforces, revokes it, and reports usage after a clean shutdown", async () => {
+    const cacheDir = await mkdtemp(join(tmpdir(), "openscope-cli-keys-"));
+    const env = { OPENSCOPE_CACHE_DIR: cacheDir, OPENSCOPE_DATA_DIR: join(cacheDir, "data") };
+    try {
+      const created = await openscope(env, "keys", "create", "--name", "ci", "--models", "llama-tiny", "--rpm", "10", "--expires", "7d");
+      const secret = /^(sk-os-\S+)$/m.exec(created)?.[1];
+      assert.ok(secret, created);
+      const id = /created key (key_\w+)/.exec(created)?.[1]!;
+      const listed = await openscope(env, "keys", "list");
+      assert.match(listed, new RegExp(`${id}\\s+ci\\s+${secret.slice(0, 14)}…\\s+active\\s+llama-tiny\\s+10`));
+      assert.ok(!listed.includes(secret));
+
+      const server = serve(env, ["--model", join(REPO_ROOT, "models", "test", "llama-tiny.gguf"), "--parallel", "1", "--context-size", "256"]);
+      const url = await server.ready;
+      try {
+        const call = (headers: Record<string, string>) =>
+          fetch(url + GENERATION_PATH, {
+            method: "POST",
+            headers: { "Content-Type": "application/json", ...headers },
+            body: JSON.stringify({ model: "llama-tiny", input: { prompt: "hello" }, parameters: { max_tokens: 3 } }),
+          });
+        assert.equal((await call({})).status, 401);
+        const ok = await call({ Authorization: `Bearer ${secret}` });
+        assert.equal(ok.status, 200);
+      } finally {
+        server.child.kill("SIGTERM");
+      }
+      assert.equal(await server.exited, 0);
+      // Written on shutdown, well inside the ledger's 1 s batch window.
+      const usage = await openscope(env, "usage", "--since", "1h", "--key", id);
+      assert.match(usage, new RegExp(`${id}\\s+llama-tiny\\s+1\\s+0\\s+\\d+\\s+3`));
+      const revoked = await openscope(env, "keys", "revoke", id);
+      assert.match(revoked, new RegExp(`revoked ${id}`));
+      assert.match(await openscope(env, "keys", "list"), /revoked/);
+      await assert.rejects(openscope(env, "keys", "create", "--name", "bad", "--rpm", "0"), /rpm must be a positive integer/);
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
   });
 });

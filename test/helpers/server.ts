@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServer, type Logger, type RunningServer } from "../../src/cli/serve.ts";
-import { parseModel, type ModelConfig, type ServerConfig } from "../../src/config/config.ts";
+import { gatewayDefaults, parseModel, type GatewayConfig, type ModelConfig, type ServerConfig } from "../../src/config/config.ts";
 import type { LlamaBackend } from "../../src/backends/llama/index.ts";
 import { parseSseBody, type ParsedSseEvent } from "../../src/protocols/dashscope/sse.ts";
 
@@ -22,6 +22,8 @@ export interface TestServerOptions {
   /** Extra raw model config merged into the default tiny model entry. */
   model?: Record<string, unknown>;
   strictCompat?: boolean;
+  /** Gateway settings over the defaults (SQLite in the server's temp dir, limits in memory, ledger on). */
+  gateway?: Partial<GatewayConfig>;
 }
 
 export interface LogEntry {
@@ -55,6 +57,7 @@ export function testConfig(options: TestServerOptions, cacheDir: string): Server
     requestTimeoutMs: 60_000,
     strictCompat: options.strictCompat ?? false,
     models: [model],
+    gateway: { ...gatewayDefaults(join(cacheDir, "data")), ...options.gateway },
   };
 }
 

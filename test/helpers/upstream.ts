@@ -1,6 +1,9 @@
 /** Test helper: an openscope whose one model ("up", alias qwen-plus) is served by upstream replicas. */
 import { startServer, type RunningServer } from "../../src/cli/serve.ts";
-import { parseModel } from "../../src/config/config.ts";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gatewayDefaults, parseModel } from "../../src/config/config.ts";
 
 /** Starts the front server over the given base URLs (default kind dashscope-compatible: OpenAI-compatible URLs). */
 export async function startUpstreamFront(replicas: string[], extra: Record<string, unknown> = {}): Promise<RunningServer> {
@@ -18,7 +21,7 @@ export async function startUpstreamFront(replicas: string[], extra: Record<strin
     "front",
   );
   const server = await startServer(
-    { host: "127.0.0.1", port: 0, apiKeys: [], cacheDir: "/tmp", gpu: false, bodyLimitBytes: 1 << 20, requestTimeoutMs: 60_000, strictCompat: false, models: [model] },
+    { host: "127.0.0.1", port: 0, apiKeys: [], cacheDir: "/tmp", gpu: false, bodyLimitBytes: 1 << 20, requestTimeoutMs: 60_000, strictCompat: false, models: [model], gateway: gatewayDefaults(mkdtempSync(join(tmpdir(), "openscope-front-"))) },
     { info: () => undefined, warn: () => undefined },
   );
   await server.loaded;

@@ -1,5 +1,5 @@
 import { invalidParameter } from "../../core/errors.ts";
-import type { Backend, Capabilities, EngineEvent, GenerationRequest, TokenizeInput, TokenizeResult } from "../../core/types.ts";
+import type { Backend, BackendStats, Capabilities, EngineEvent, GenerationRequest, GenerationTrace, TokenizeInput, TokenizeResult } from "../../core/types.ts";
 import { UpstreamTransport, type UpstreamModel } from "../upstream/index.ts";
 import { NativeFrameTranslator } from "./frameEvents.ts";
 import { nativeBody } from "./nativeBody.ts";
@@ -13,6 +13,7 @@ export type DashScopeUpstreamOptions = UpstreamModel;
  * one openscope. The endpoint judges what its model can do; openscope refuses nothing extra.
  */
 export class DashScopeUpstreamBackend implements Backend {
+  readonly kind = "dashscope";
   readonly capabilities: Capabilities;
   readonly transport: UpstreamTransport;
   readonly #options: DashScopeUpstreamOptions;
@@ -43,8 +44,12 @@ export class DashScopeUpstreamBackend implements Backend {
     };
   }
 
-  generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<EngineEvent> {
-    return this.transport.stream(JSON.stringify(nativeBody(request, this.#options.upstreamModel)), () => new NativeFrameTranslator(), signal);
+  generate(request: GenerationRequest, signal: AbortSignal, trace?: GenerationTrace): AsyncIterable<EngineEvent> {
+    return this.transport.stream(JSON.stringify(nativeBody(request, this.#options.upstreamModel)), () => new NativeFrameTranslator(), signal, trace);
+  }
+
+  stats(): BackendStats {
+    return this.transport.stats();
   }
 
   /** The endpoint's own tokenizer API. */

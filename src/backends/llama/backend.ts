@@ -3,6 +3,7 @@ import { errors, invalidParameter } from "../../core/errors.ts";
 import { THINK_CLOSE } from "../../features/index.ts";
 import type {
   Backend,
+  BackendStats,
   Capabilities,
   EngineEvent,
   GenerationRequest,
@@ -67,6 +68,7 @@ interface ChoiceContext {
  * Each choice of a request runs on its own sequence, picked for the longest cached prefix.
  */
 export class LlamaBackend implements Backend {
+  readonly kind = "llama";
   readonly capabilities: Capabilities;
   readonly #model: LlamaModel;
   readonly #context: LlamaContext;
@@ -143,6 +145,15 @@ export class LlamaBackend implements Backend {
 
   get slots(): { busy: number; queued: number; size: number } {
     return { busy: this.#pool.busy, queued: this.#pool.queued, size: this.#pool.size };
+  }
+
+  stats(): BackendStats {
+    return { busy: this.#pool.busy, slots: this.#pool.size, queued: this.#pool.queued };
+  }
+
+  /** The rendered prompt's length: what a request charges against a tokens-per-minute limit. */
+  async countInputTokens(request: GenerationRequest): Promise<number> {
+    return this.prompt(request).tokens.length;
   }
 
   /** The prompt the model sees for a request (chat template applied, thought opened when thinking). */

@@ -1,6 +1,6 @@
 import { mergeStreams } from "../../core/asyncQueue.ts";
 import { errors, invalidParameter } from "../../core/errors.ts";
-import type { Backend, Capabilities, EngineEvent, GenerationRequest, TokenizeResult } from "../../core/types.ts";
+import type { Backend, BackendStats, Capabilities, EngineEvent, GenerationRequest, GenerationTrace, TokenizeResult } from "../../core/types.ts";
 import { UpstreamTransport, type UpstreamModel } from "../upstream/index.ts";
 import { ChunkTranslator } from "./chunkEvents.ts";
 import { KIND_TRAITS, type KindTraits, type UpstreamKind } from "./kinds.ts";
@@ -15,6 +15,7 @@ export interface UpstreamOptions extends UpstreamModel {
  * DashScope's compatible mode) on one or more replicas, through the shared upstream transport.
  */
 export class OpenAiUpstreamBackend implements Backend {
+  readonly kind: string;
   readonly capabilities: Capabilities;
   readonly transport: UpstreamTransport;
   readonly #options: UpstreamOptions;
@@ -23,6 +24,7 @@ export class OpenAiUpstreamBackend implements Backend {
   constructor(options: UpstreamOptions) {
     this.#options = options;
     this.#traits = KIND_TRAITS[options.kind];
+    this.kind = options.kind;
     this.transport = new UpstreamTransport({ ...options, path: "/chat/completions", healthPath: "/models", headers: { Accept: "text/event-stream" } });
     this.capabilities = {
       tools: true,
@@ -44,11 +46,15 @@ export class OpenAiUpstreamBackend implements Backend {
     return this.transport.pool;
   }
 
+  stats(): BackendStats {
+    return this.transport.stats();
+  }
+
   checkHealth(): Promise<void> {
     return this.transport.checkHealth();
   }
 
-  async *generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<EngineEvent> {
+  async *generate(request: GenerationRequest, signal: AbortSignal, trace?: GenerationTrace): AsyncIterable<EngineEvent> {
     const stop = request.sampling.stop;
     if (stop.tokenIds.length > 0 && stop.strings.length > 0 && this.#traits.stopTokenIds === "sequences") {
       throw invalidParameter(`Model "${this.#options.name}" takes stop strings or stop token ids, not both in one request.`);
@@ -59,21 +65,21 @@ export class OpenAiUpstreamBackend implements Backend {
     const n = request.sampling.n;
     const parts = this.#traits.nativeN || n === 1 ? [{ offset: 0, n }] : Array.from({ length: n }, (_, i) => ({ offset: i, n: 1 }));
     if (parts.length === 1) {
-      yield* this.#stream(request, 0, n, signal);
+      yield* this.#stream(request, 0, n, signal, trace);
       return;
     }
     // Engines without `n`: one request per choice, merged.
     yield* mergeStreams(
-      parts.map((part) => (inner: AbortSignal) => this.#stream(request, part.offset, part.n, inner)),
+      parts.map((part) => (inner: AbortSignal) => this.#stream(request, part.offset, part.n, inner, trace)),
       signal,
       () => errors.serviceShuttingDown(),
     );
   }
 
-  #stream(request: GenerationRequest, offset: number, n: number, signal: AbortSignal): AsyncGenerator<EngineEvent> {
+  #stream(request: GenerationRequest, offset: number, n: number, signal: AbortSignal, trace?: GenerationTrace): AsyncGenerator<EngineEvent> {
     const body = JSON.stringify(upstreamBody(request, this.#options.upstreamModel, this.#traits, n, offset));
     const thinking = request.features.thinking?.enabled === true;
-    return this.transport.stream(body, () => new ChunkTranslator(offset, thinking), signal);
+    return this.transport.stream(body, () => new ChunkTranslator(offset, thinking), signal, trace);
   }
 
   async tokenize(): Promise<TokenizeResult> {

@@ -1,5 +1,5 @@
 import { ApiError, errors, invalidParameter } from "../../core/errors.ts";
-import type { EngineEvent, FinishReason, Usage } from "../../core/types.ts";
+import type { BackendStats, EngineEvent, FinishReason, GenerationTrace, Usage } from "../../core/types.ts";
 import { ReplicaPool, type ReplicaConfig, type ReplicaState } from "./replicaPool.ts";
 import { sseEvents, type SseEvent } from "./sseReader.ts";
 
@@ -108,10 +108,18 @@ export class UpstreamTransport {
     );
   }
 
-  async *stream(body: string, translator: () => StreamTranslator, signal: AbortSignal): AsyncGenerator<EngineEvent> {
+  /** Requests in flight and each replica's state, for metrics. */
+  stats(): BackendStats {
+    const now = Date.now();
+    const replicas = this.pool.replicas.map((r) => ({ url: r.config.url, healthy: !r.unhealthy && r.coolingUntil <= now, inFlight: r.outstanding }));
+    return { busy: replicas.reduce((sum, r) => sum + r.inFlight, 0), queued: 0, replicas };
+  }
+
+  async *stream(body: string, translator: () => StreamTranslator, signal: AbortSignal, trace?: GenerationTrace): AsyncGenerator<EngineEvent> {
     const tried = new Set<ReplicaState>();
     for (;;) {
       const attempt = await this.#connect(body, tried, signal);
+      if (trace) trace.replica = attempt.replica.config.url;
       const translate = translator();
       const finishes = new Map<number, FinishReason>();
       let sent = false;

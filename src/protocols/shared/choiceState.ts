@@ -1,3 +1,4 @@
+import { sumUsage } from "../../core/usage.ts";
 import type { EngineEvent, FinishReason, TokenLogprob, Usage } from "../../core/types.ts";
 
 /** Dialect-neutral bookkeeping for encoders: what each choice of a generation has said so far. */
@@ -77,15 +78,4 @@ export function usageOnTheWire(usage: Usage, names: UsageNames): Record<string, 
   return wire;
 }
 
-/** Usage of several choices of one request: the prompt counts once, outputs add up. */
-export function sumUsage(usages: Usage[]): Usage {
-  const first = usages[0];
-  if (!first) return { inputTokens: 0, outputTokens: 0 };
-  const total: Usage = { inputTokens: first.inputTokens, outputTokens: 0 };
-  if (first.cachedTokens !== undefined) total.cachedTokens = first.cachedTokens;
-  for (const usage of usages) {
-    total.outputTokens += usage.outputTokens;
-    if (usage.reasoningTokens !== undefined) total.reasoningTokens = (total.reasoningTokens ?? 0) + usage.reasoningTokens;
-  }
-  return total;
-}
+export { sumUsage };

@@ -1,0 +1,14 @@
+import type { Usage } from "./types.ts";
+
+/** Usage of several choices of one request: the prompt counts once, outputs add up. */
+export function sumUsage(usages: Usage[]): Usage {
+  const first = usages[0];
+  if (!first) return { inputTokens: 0, outputTokens: 0 };
+  const total: Usage = { inputTokens: first.inputTokens, outputTokens: 0 };
+  if (first.cachedTokens !== undefined) total.cachedTokens = first.cachedTokens;
+  for (const usage of usages) {
+    total.outputTokens += usage.outputTokens;
+    if (usage.reasoningTokens !== undefined) total.reasoningTokens = (total.reasoningTokens ?? 0) + usage.reasoningTokens;
+  }
+  return total;
+}

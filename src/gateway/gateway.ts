@@ -1,0 +1,110 @@
+import { errors, type ApiError } from "../core/errors.ts";
+import type { GenerationRequest, ModelRoute } from "../core/types.ts";
+import type { UsageRecord } from "../store/index.ts";
+import type { RequestAccount } from "./account.ts";
+import { assertModelAllowed, type Authenticator } from "./auth.ts";
+import type { KeyService } from "./keys.ts";
+import type { LedgerWriter } from "./ledger.ts";
+import type { LimitCounters, LimitKind } from "./limits/index.ts";
+import { admissionCharge } from "./tokenCharge.ts";
+
+/** Told about every request when its response has closed (metrics, access log). */
+export type RequestObserver = (account: RequestAccount, record: UsageRecord) => void;
+
+export interface GatewayOptions {
+  auth: Authenticator;
+  /** Managed keys (absent: only static/admin keys, or an open server). */
+  keys?: KeyService | undefined;
+  /** Per-key limit counters (absent: limits off). */
+  limits?: LimitCounters | undefined;
+  /** The usage ledger (absent: no ledger). */
+  ledger?: LedgerWriter | undefined;
+  /** How long a request may hold a concurrency lease if its instance dies (≥ the request timeout). */
+  leaseTtlMs: number;
+  observers?: RequestObserver[];
+}
+
+function throttlingError(limit: LimitKind, retryAfterMs: number): ApiError {
+  const error = limit === "tpm" ? errors.allocationQuota() : errors.rateQuota();
+  return error.withRetryAfter(retryAfterMs / 1000);
+}
+
+/**
+ * The gateway between the dialects and the backends: who is calling (keys, workspaces), what
+ * they may use (model allow-lists), how much (per-key RPM/TPM/concurrency), and what they used
+ * (usage ledger, metrics). Holds no per-request state across instances beyond the store and the
+ * limit counters, so several instances can share one store and one Redis.
+ */
+export class Gateway {
+  readonly auth: Authenticator;
+  readonly keys: KeyService | undefined;
+  readonly limits: LimitCounters | undefined;
+  readonly ledger: LedgerWriter | undefined;
+  readonly #leaseTtlMs: number;
+  readonly #observers: RequestObserver[];
+
+  constructor(options: GatewayOptions) {
+    this.auth = options.auth;
+    this.keys = options.keys;
+    this.limits = options.limits;
+    this.ledger = options.ledger;
+    this.#leaseTtlMs = options.leaseTtlMs;
+    this.#observers = options.observers ?? [];
+  }
+
+  observe(observer: RequestObserver): void {
+    this.#observers.push(observer);
+  }
+
+  /** Decides the caller (401/403 when the key is missing, unknown, revoked, expired or from another workspace). */
+  async authenticate(account: RequestAccount, authorization: string | undefined, workspace: string | undefined): Promise<void> {
+    account.caller = await this.auth.authenticate(authorization, workspace);
+  }
+
+  /** The model is resolved: checks the key may use it (403) and notes it on the account. */
+  authorizeModel(account: RequestAccount, route: ModelRoute, requestedName: string): void {
+    account.model = route.name;
+    account.backend = route.backend.kind;
+    assertModelAllowed(account.caller, route.name, requestedName);
+  }
+
+  /**
+   * Admits a generation under the key's limits (429 with Retry-After when over): charges one
+   * request and its input + max output tokens now, and settles the real tokens when it ends.
+   */
+  async admit(account: RequestAccount, route: ModelRoute, request: GenerationRequest): Promise<void> {
+    const caller = account.caller;
+    if (!this.limits || caller.kind !== "managed") return;
+    const { rpm, tpm, concurrency } = caller.key;
+    if (rpm === null && tpm === null && concurrency === null) return;
+    const tokens = tpm === null ? 0 : await admissionCharge(request, route);
+    const limits = this.limits;
+    const result = await limits.admit({
+      keyId: caller.key.id,
+      limits: { rpm, tpm, concurrency },
+      tokens,
+      leaseId: account.requestId,
+      leaseTtlMs: this.#leaseTtlMs,
+    });
+    if (!result.ok) throw throttlingError(result.limit, result.retryAfterMs);
+    account.onEnd((usage) => {
+      const used = usage.inputTokens + usage.outputTokens;
+      const settlement = { keyId: caller.key.id, leaseId: account.requestId, admittedAt: result.at, tokenDelta: tpm === null ? 0 : used - tokens };
+      limits.settle(settlement).catch(() => undefined);
+    });
+  }
+
+  /** The response has closed: settles limits, writes the ledger record, tells the observers. */
+  complete(account: RequestAccount, status: number): UsageRecord {
+    account.end();
+    const record = account.record(status);
+    this.ledger?.add(record);
+    for (const observer of this.#observers) observer(account, record);
+    return record;
+  }
+
+  async close(): Promise<void> {
+    await this.ledger?.close();
+    await this.limits?.close();
+  }
+}

@@ -1,0 +1,60 @@
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { ApiError } from "../core/errors.ts";
+import { RequestAccount, type Gateway } from "../gateway/index.ts";
+import type { AccessLogEntry, LineLogger } from "../observability/index.ts";
+
+export interface MeteringOptions {
+  gateway: Gateway;
+  /** Writes the access-log line of a finished request. */
+  accessLog: (log: LineLogger, entry: AccessLogEntry) => void;
+  logContent: boolean;
+}
+
+function workspaceHeader(request: FastifyRequest): string | undefined {
+  const value = request.headers["x-dashscope-workspace"];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function callerLabel(account: RequestAccount): string {
+  const caller = account.caller;
+  return caller.kind === "managed" ? caller.key.prefix : caller.kind;
+}
+
+/**
+ * `onRequest` hooks for the model APIs. `metered(endpoint)` opens the request's account
+ * (ledger record, metrics, access log — completed when the response closes, however it ends)
+ * and authenticates; `authenticated` only authenticates (listings).
+ */
+export function gatewayHooks(options: MeteringOptions) {
+  const { gateway } = options;
+  return {
+    metered(endpoint: string) {
+      return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+        const account = new RequestAccount(request.id, endpoint);
+        if (options.logContent) account.captureContent();
+        request.account = account;
+        reply.raw.once("close", () => {
+          const record = gateway.complete(account, reply.raw.statusCode);
+          const content = options.logContent ? { input: (request.body as { input?: unknown; messages?: unknown } | undefined) ?? null, output: account.capturedContent ?? "" } : undefined;
+          options.accessLog(request.log, { record, caller: callerLabel(account), content });
+        });
+        await gateway.authenticate(account, request.headers.authorization, workspaceHeader(request));
+      };
+    },
+    authenticated: async (request: FastifyRequest): Promise<void> => {
+      await gateway.auth.authenticate(request.headers.authorization, workspaceHeader(request));
+    },
+  };
+}
+
+/** Notes the error a client was told on the request's account (ledger code, metrics). */
+export function noteError(request: FastifyRequest, error: ApiError): void {
+  if (request.account) request.account.error = error;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Set on metered routes (generation, tokenizer). */
+    account?: RequestAccount;
+  }
+}

@@ -1,0 +1,2 @@
+export { Metrics, type MetricSources } from "./metrics.ts";
+export { accessLogger, type AccessLogEntry, type AccessLogOptions, type LineLogger } from "./accessLog.ts";
