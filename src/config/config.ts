@@ -199,6 +199,8 @@ function parseUpstream(raw: Raw, where: string, name: string): UpstreamModelConf
     healthIntervalMs: seconds("health_interval_s", 10),
     cooldownMs: seconds("cooldown_s", 2),
     authCooldownMs: seconds("auth_cooldown_s", 60),
+    maxConcurrency: num(raw.max_concurrency, `${where}.max_concurrency`, { min: 1, integer: true }),
+    maxQueue: num(raw.max_queue, `${where}.max_queue`, { min: 0, integer: true }),
   };
 }
 

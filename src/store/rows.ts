@@ -2,7 +2,7 @@
  * How store records map to table rows, shared by both dialects so they read and write the same
  * columns the same way. Column names are snake_case; the SQL text lives in `sqlText.ts`.
  */
-import type { ApiKeyRecord, UsageRecord, UsageTotals } from "./types.ts";
+import type { ApiKeyRecord, TokenCounts, UsageRecord, UsageTotals } from "./types.ts";
 
 /** `api_keys` columns, in the order `keyParams` yields their values. */
 export const KEY_COLUMNS = [
@@ -64,7 +64,18 @@ export interface KeyRow {
 }
 
 /** A `usage` row; `stream` is 0/1 in SQLite and a boolean in PostgreSQL. */
-export interface UsageRow {
+/** The token-count columns of the usage table (and of its totals). */
+interface TokenColumns {
+  input_tokens: number;
+  output_tokens: number;
+  reasoning_tokens: number;
+  cached_tokens: number;
+  image_tokens: number;
+  video_tokens: number;
+  audio_tokens: number;
+}
+
+export interface UsageRow extends TokenColumns {
   request_id: string;
   time: number;
   key_id: string | null;
@@ -74,13 +85,6 @@ export interface UsageRow {
   backend: string;
   replica: string | null;
   stream: number | boolean;
-  input_tokens: number;
-  output_tokens: number;
-  reasoning_tokens: number;
-  cached_tokens: number;
-  image_tokens: number;
-  video_tokens: number;
-  audio_tokens: number;
   ttft_ms: number | null;
   duration_ms: number;
   status: number;
@@ -88,18 +92,11 @@ export interface UsageRow {
 }
 
 /** One group of the totals query (see `usageTotalsSql`). */
-export interface TotalsRow {
+export interface TotalsRow extends TokenColumns {
   key_id: string | null;
   model: string;
   requests: number;
   errors: number;
-  input_tokens: number;
-  output_tokens: number;
-  reasoning_tokens: number;
-  cached_tokens: number;
-  image_tokens: number;
-  video_tokens: number;
-  audio_tokens: number;
 }
 
 /** The values of `KEY_COLUMNS` for a key; `models` is stored as JSON text so `[]` and null stay distinct. */
@@ -177,6 +174,16 @@ export function usageFromRow(row: UsageRow): UsageRecord {
     backend: row.backend,
     replica: row.replica,
     stream: row.stream === true || row.stream === 1,
+    ...tokensFromRow(row),
+    ttftMs: row.ttft_ms,
+    durationMs: row.duration_ms,
+    status: row.status,
+    code: row.code,
+  };
+}
+
+function tokensFromRow(row: TokenColumns): TokenCounts {
+  return {
     inputTokens: row.input_tokens,
     outputTokens: row.output_tokens,
     reasoningTokens: row.reasoning_tokens,
@@ -184,10 +191,6 @@ export function usageFromRow(row: UsageRow): UsageRecord {
     imageTokens: row.image_tokens,
     videoTokens: row.video_tokens,
     audioTokens: row.audio_tokens,
-    ttftMs: row.ttft_ms,
-    durationMs: row.duration_ms,
-    status: row.status,
-    code: row.code,
   };
 }
 
@@ -197,13 +200,7 @@ export function totalsFromRow(row: TotalsRow): UsageTotals {
     model: row.model,
     requests: row.requests,
     errors: row.errors,
-    inputTokens: row.input_tokens,
-    outputTokens: row.output_tokens,
-    reasoningTokens: row.reasoning_tokens,
-    cachedTokens: row.cached_tokens,
-    imageTokens: row.image_tokens,
-    videoTokens: row.video_tokens,
-    audioTokens: row.audio_tokens,
+    ...tokensFromRow(row),
   };
 }
 

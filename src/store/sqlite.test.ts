@@ -5,8 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { openStore } from "./index.ts";
 import { SqliteStore } from "./sqlite.ts";
-import { describeStoreContract } from "./storeContract.ts";
-import type { ApiKeyRecord } from "./types.ts";
+import { describeStoreContract, makeKey } from "./storeContract.ts";
 
 const directory = mkdtempSync(join(tmpdir(), "openscope-store-"));
 after(() => rmSync(directory, { recursive: true, force: true }));
@@ -15,22 +14,7 @@ after(() => rmSync(directory, { recursive: true, force: true }));
 const contractFile = join(directory, "data", "nested", "contract.db");
 describeStoreContract("sqlite", async () => SqliteStore.open(contractFile));
 
-function key(id: string): ApiKeyRecord {
-  return {
-    id,
-    name: id,
-    prefix: `sk-os-${id}`,
-    hash: `hash-${id}`,
-    models: null,
-    rpm: null,
-    tpm: null,
-    concurrency: null,
-    workspace: null,
-    createdAt: 1_700_000_000_000,
-    expiresAt: null,
-    revokedAt: null,
-  };
-}
+const key = (id: string) => makeKey({ id, hash: `hash-${id}` });
 
 describe("sqlite store specifics", () => {
   it("leaves the file in WAL mode", async () => {

@@ -40,7 +40,8 @@ function windowFilter(start: number): { since: number; until: number } {
   return { since: start, until: start + WINDOW_MS };
 }
 
-function makeKey(overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
+/** A key record for store tests (unique id and hash unless given). */
+export function makeKey(overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
   const id = overrides.id ?? unique("key");
   return {
     id,

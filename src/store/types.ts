@@ -27,8 +27,19 @@ export interface ApiKeyRecord {
   revokedAt: number | null;
 }
 
+/** Token counts of one request, or summed over many. */
+export interface TokenCounts {
+  inputTokens: number;
+  outputTokens: number;
+  reasoningTokens: number;
+  cachedTokens: number;
+  imageTokens: number;
+  videoTokens: number;
+  audioTokens: number;
+}
+
 /** One request, as the ledger keeps it. */
-export interface UsageRecord {
+export interface UsageRecord extends TokenCounts {
   requestId: string;
   /** When the request arrived. */
   time: number;
@@ -44,13 +55,6 @@ export interface UsageRecord {
   /** Upstream replica URL; null for the embedded engine. */
   replica: string | null;
   stream: boolean;
-  inputTokens: number;
-  outputTokens: number;
-  reasoningTokens: number;
-  cachedTokens: number;
-  imageTokens: number;
-  videoTokens: number;
-  audioTokens: number;
   /** Time to the first event; null when none was produced. */
   ttftMs: number | null;
   durationMs: number;
@@ -70,19 +74,12 @@ export interface UsageFilter {
 }
 
 /** Sums over the matching records, grouped by key and model. */
-export interface UsageTotals {
+export interface UsageTotals extends TokenCounts {
   keyId: string | null;
   model: string;
   requests: number;
   /** Records with a non-null code. */
   errors: number;
-  inputTokens: number;
-  outputTokens: number;
-  reasoningTokens: number;
-  cachedTokens: number;
-  imageTokens: number;
-  videoTokens: number;
-  audioTokens: number;
 }
 
 export interface KeyStore {

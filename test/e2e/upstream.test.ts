@@ -214,3 +214,39 @@ describe("a replica dies under load", () => {
     }
   });
 });
+
+describe("an upstream model's concurrency cap (max_concurrency, max_queue)", () => {
+  it("holds requests beyond the cap in a bounded queue and answers 503 with Retry-After at once when it is full", async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let hits = 0;
+    const engine: Server = createServer((req, res) => {
+      hits++;
+      req.resume();
+      void released.then(() => res.writeHead(400, { "Content-Type": "application/json" }).end('{"error":{"message":"stand-in refusal"}}'));
+    });
+    await new Promise<void>((resolve) => engine.listen(0, "127.0.0.1", resolve));
+    const { port } = engine.address() as AddressInfo;
+    const front = await startFront([`http://127.0.0.1:${port}/v1`], { max_concurrency: 1, max_queue: 1 });
+    try {
+      const first = postJson(front.url, ask({}));
+      const second = postJson(front.url, ask({}));
+      for (let i = 0; i < 100 && hits < 1; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      const metrics = await (await fetch(front.url + "/metrics")).text();
+      assert.match(metrics, /openscope_queue_depth\{model="up"\} 1/);
+      const third = await postJson(front.url, ask({}));
+      assert.equal(third.status, 503);
+      assert.equal(third.body.code, "ModelUnavailable");
+      assert.equal(third.headers.get("retry-after"), "1");
+      assert.equal(hits, 1, "only one request reached the engine");
+      release();
+      assert.equal((await first).status, 400);
+      assert.equal((await second).status, 400);
+      assert.equal(hits, 2);
+    } finally {
+      release();
+      await front.close();
+      await new Promise((resolve) => engine.close(resolve));
+    }
+  });
+});

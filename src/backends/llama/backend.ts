@@ -16,7 +16,7 @@ import { runChoice, type ChoicePlan } from "./choiceRun.ts";
 import { planConstraints, type Constraints } from "./constraints.ts";
 import { GrammarCompiler } from "./grammar.ts";
 import { TokenDescriber } from "./tokenBytes.ts";
-import { SlotPool } from "./slotPool.ts";
+import { SlotPool } from "../../core/slotPool.ts";
 import { chooseThreads } from "./threads.ts";
 
 export interface LlamaBackendOptions {

@@ -1,5 +1,6 @@
 import { ApiError, errors, invalidParameter } from "../../core/errors.ts";
 import type { BackendStats, EngineEvent, FinishReason, GenerationTrace, Usage } from "../../core/types.ts";
+import { SlotPool } from "../../core/slotPool.ts";
 import { ReplicaPool, type ReplicaConfig, type ReplicaState } from "./replicaPool.ts";
 import { sseEvents, type SseEvent } from "./sseReader.ts";
 
@@ -25,6 +26,10 @@ export interface UpstreamTimings {
   cooldownMs: number;
   /** After 401/403. */
   authCooldownMs: number;
+  /** Requests this server sends the model at once (all replicas together); absent = no cap. */
+  maxConcurrency?: number | undefined;
+  /** Requests waiting for one of those places; beyond it, 503 at once (with Retry-After). */
+  maxQueue?: number | undefined;
 }
 
 /** A model on upstream replicas, as any upstream backend is configured. */
@@ -82,11 +87,16 @@ export class UpstreamTransport {
   readonly pool: ReplicaPool;
   readonly #options: TransportOptions;
   readonly #health: NodeJS.Timeout | undefined;
+  /** The model's concurrency cap with its bounded queue (config `max_concurrency`, `max_queue`). */
+  readonly #gate: SlotPool<number> | undefined;
 
   constructor(options: TransportOptions) {
     if (options.replicas.length === 0) throw new Error(`model "${options.name}": an upstream model needs at least one replica`);
     this.#options = options;
     this.pool = new ReplicaPool(options.replicas, { cooldownMs: options.cooldownMs, authCooldownMs: options.authCooldownMs });
+    if (options.maxConcurrency !== undefined) {
+      this.#gate = new SlotPool(Array.from({ length: options.maxConcurrency }, (_, i) => i), options.maxQueue ?? 64);
+    }
     if (options.healthIntervalMs > 0) {
       this.#health = setInterval(() => void this.checkHealth(), options.healthIntervalMs);
       this.#health.unref();
@@ -112,10 +122,22 @@ export class UpstreamTransport {
   stats(): BackendStats {
     const now = Date.now();
     const replicas = this.pool.replicas.map((r) => ({ url: r.config.url, healthy: !r.unhealthy && r.coolingUntil <= now, inFlight: r.outstanding }));
-    return { busy: replicas.reduce((sum, r) => sum + r.inFlight, 0), queued: 0, replicas };
+    const gate = this.#gate;
+    return { busy: replicas.reduce((sum, r) => sum + r.inFlight, 0), queued: gate?.queued ?? 0, ...(gate ? { slots: gate.size } : {}), replicas };
   }
 
+  /** One request to the model, inside the model's concurrency cap when one is configured. */
   async *stream(body: string, translator: () => StreamTranslator, signal: AbortSignal, trace?: GenerationTrace): AsyncGenerator<EngineEvent> {
+    if (!this.#gate) return yield* this.#stream(body, translator, signal, trace);
+    const place = await this.#gate.acquire(1, signal);
+    try {
+      yield* this.#stream(body, translator, signal, trace);
+    } finally {
+      this.#gate.release(place);
+    }
+  }
+
+  async *#stream(body: string, translator: () => StreamTranslator, signal: AbortSignal, trace?: GenerationTrace): AsyncGenerator<EngineEvent> {
     const tried = new Set<ReplicaState>();
     for (;;) {
       const attempt = await this.#connect(body, tried, signal);
@@ -210,5 +232,6 @@ export class UpstreamTransport {
 
   close(): void {
     if (this.#health) clearInterval(this.#health);
+    this.#gate?.close();
   }
 }

@@ -1,4 +1,4 @@
-import { ApiError, errors } from "../../core/errors.ts";
+import { ApiError, errors } from "./errors.ts";
 
 interface Waiter<T> {
   count: number;
@@ -42,7 +42,7 @@ export class SlotPool<T> {
     if (signal.aborted) return Promise.reject(signal.reason);
     if (this.#waiters.length === 0 && this.#free.length >= count) return Promise.resolve(this.#take(count, score));
     if (this.#waiters.length >= this.#maxQueue) {
-      return Promise.reject(errors.modelUnavailable("Too many requests are waiting for this model; please retry later."));
+      return Promise.reject(errors.modelUnavailable("Too many requests are waiting for this model; please retry later.").withRetryAfter(1));
     }
     return new Promise<T[]>((resolve, reject) => {
       const waiter: Waiter<T> = { count, score, resolve, reject };
