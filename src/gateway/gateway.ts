@@ -98,7 +98,8 @@ export class Gateway {
   complete(account: RequestAccount, status: number): UsageRecord {
     account.end();
     const record = account.record(status);
-    this.ledger?.add(record);
+    // Unauthenticated requests are counted in metrics, not written: anyone could fill the ledger with them.
+    if (status !== 401) this.ledger?.add(record);
     for (const observer of this.#observers) observer(account, record);
     return record;
   }
