@@ -136,7 +136,7 @@ async function rawLoop(concurrency: number): Promise<Run> {
   const llama = await llamaRuntime("auto");
   const model = await llama.loadModel({ modelPath });
   const threads = values.threads ? Number(values.threads) : chooseThreads(model.size);
-  const context = await model.createContext({ contextSize: contextSize * parallel, sequences: parallel, threads, batchSize: 512 });
+  const context = await model.createContext({ contextSize, sequences: parallel, threads, batchSize: 512 });
   const sequences: LlamaContextSequence[] = Array.from({ length: parallel }, () => context.getSequence());
   const one = async (sequence: LlamaContextSequence, prompt: string) => {
     const start = performance.now();

@@ -11,10 +11,13 @@ interface Waiter<T> {
  * A fixed set of slots (context sequences) handed out first come, first served.
  * A request takes `count` slots at once (n choices), waits in a bounded queue while none are
  * free, and leaves the queue when its signal aborts. Among free slots it gets the ones that
- * score highest (e.g. longest cached prefix).
+ * score highest (e.g. longest cached prefix), and among equals the first in the original order:
+ * busy slots stay packed at the front (the llama engine decodes consecutive sequences together).
  */
 export class SlotPool<T> {
   readonly #free: T[];
+  /** Each slot's position in the original order. */
+  readonly #rank: Map<T, number>;
   readonly #waiters: Waiter<T>[] = [];
   readonly #maxQueue: number;
   readonly size: number;
@@ -22,6 +25,7 @@ export class SlotPool<T> {
 
   constructor(slots: T[], maxQueue: number) {
     this.#free = [...slots];
+    this.#rank = new Map(slots.map((slot, i) => [slot, i]));
     this.size = slots.length;
     this.#maxQueue = maxQueue;
   }
@@ -80,7 +84,8 @@ export class SlotPool<T> {
   }
 
   #take(count: number, score: (slot: T) => number): T[] {
-    const ranked = this.#free.map((slot) => ({ slot, score: score(slot) })).sort((a, b) => b.score - a.score);
+    const rank = (slot: T) => this.#rank.get(slot) ?? 0;
+    const ranked = this.#free.map((slot) => ({ slot, score: score(slot) })).sort((a, b) => b.score - a.score || rank(a.slot) - rank(b.slot));
     const taken = ranked.slice(0, count).map((r) => r.slot);
     for (const slot of taken) this.#free.splice(this.#free.indexOf(slot), 1);
     return taken;

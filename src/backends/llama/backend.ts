@@ -17,6 +17,9 @@ import { planConstraints, type Constraints } from "./constraints.ts";
 import { GrammarCompiler } from "./grammar.ts";
 import { TokenDescriber } from "./tokenBytes.ts";
 import { SlotPool } from "../../core/slotPool.ts";
+import { chunkedPrefillStrategy } from "./batching.ts";
+import { checkContextMemory } from "./memory.ts";
+import { PrefixPins } from "./prefixPins.ts";
 import { chooseThreads } from "./threads.ts";
 
 export interface LlamaBackendOptions {
@@ -41,6 +44,8 @@ export interface LlamaBackendInfo {
   parallel: number;
   threads: number;
   templateIsFallback: boolean;
+  /** KV cache and compute buffers of the context (llama.cpp's estimate), beside the weights. */
+  contextBytes: number;
 }
 
 const SEED_SPACE = 2 ** 31;
@@ -73,6 +78,8 @@ export class LlamaBackend implements Backend {
   readonly #model: LlamaModel;
   readonly #context: LlamaContext;
   readonly #pool: SlotPool<LlamaContextSequence>;
+  /** Slots keeping a `cache_control: ephemeral` prefix resident. */
+  readonly #pins = new PrefixPins<LlamaContextSequence>();
   readonly #template: ChatTemplate;
   readonly #penaltyWindow: number;
   readonly #grammars: GrammarCompiler;
@@ -83,7 +90,7 @@ export class LlamaBackend implements Backend {
   readonly #thinkCloseToken: Token | undefined;
   readonly info: LlamaBackendInfo;
 
-  private constructor(model: LlamaModel, context: LlamaContext, options: LlamaBackendOptions, threads: number) {
+  private constructor(model: LlamaModel, context: LlamaContext, options: LlamaBackendOptions, threads: number, contextBytes: number) {
     this.#model = model;
     this.#context = context;
     const sequences = Array.from({ length: options.parallel }, () => context.getSequence());
@@ -118,29 +125,39 @@ export class LlamaBackend implements Backend {
       modelPath: options.modelPath,
       architecture: String(model.fileInfo.metadata?.general?.architecture ?? "unknown"),
       trainContextSize: model.trainContextSize,
-      // Sequences share one unified KV cache of contextSize x parallel; each slot is held to its share.
+      // One KV stream of contextSize cells per sequence (node-llama-cpp's layout).
       contextSize: Math.min(options.contextSize, sequences[0]?.contextSize ?? options.contextSize),
       parallel: options.parallel,
       threads,
       templateIsFallback: this.#template.isFallback,
+      contextBytes,
     };
   }
 
   static async load(llama: Llama, options: LlamaBackendOptions): Promise<LlamaBackend> {
     const model = await llama.loadModel({ modelPath: options.modelPath });
     const threads = options.threads ?? chooseThreads(model.size);
+    const batchSize = Math.min(512, options.contextSize);
     try {
+      const contextBytes = await checkContextMemory(model, { contextSize: options.contextSize, parallel: options.parallel, batchSize });
       const context = await model.createContext({
-        contextSize: options.contextSize * options.parallel,
+        // Per sequence: node-llama-cpp allocates contextSize x sequences cells.
+        contextSize: options.contextSize,
         sequences: options.parallel,
         threads,
-        batchSize: Math.min(512, options.contextSize),
+        batchSize,
+        batching: { itemPrioritizationStrategy: chunkedPrefillStrategy() },
       });
-      return new LlamaBackend(model, context, options, threads);
+      return new LlamaBackend(model, context, options, threads, contextBytes);
     } catch (error) {
       await model.dispose();
       throw error;
     }
+  }
+
+  /** Size of the weights file (memory-mapped). */
+  get modelBytes(): number {
+    return this.#model.size;
   }
 
   get slots(): { busy: number; queued: number; size: number } {
@@ -177,7 +194,13 @@ export class LlamaBackend implements Backend {
     if (outside) throw invalidParameter(`logit_bias names token ${outside[0]}, but the model's vocabulary has ${vocabulary} tokens.`);
     const constraints = await planConstraints(this.#grammars, this.#model, request, this.#template.features);
     const n = request.sampling.n;
-    const slots = await this.#pool.acquire(n, signal, (seq) => commonPrefixLength(seq.contextTokens, promptTokens));
+    const shared = (seq: LlamaContextSequence) => commonPrefixLength(seq.contextTokens, promptTokens);
+    const slots = await this.#pool.acquire(n, signal, (seq) => this.#pins.score(seq, shared(seq)));
+    const marked = this.#markedPrefixLength(request, promptTokens);
+    for (const slot of slots) {
+      this.#pins.used(slot, shared(slot));
+      this.#pins.pin(slot, marked);
+    }
     const baseSeed = request.sampling.seed ?? Math.floor(Math.random() * SEED_SPACE);
     const choice = (sequence: LlamaContextSequence, index: number) => (inner: AbortSignal) =>
       this.#choiceEvents(sequence, index, { request, promptTokens, opensThought: prompt.opensThought, room, constraints, seed: baseSeed + index }, inner);
@@ -210,6 +233,20 @@ export class LlamaBackend implements Backend {
     }
     if (request.features.logprobs) plan.topLogprobs = request.features.logprobs.topLogprobs;
     yield* runChoice(this.#model, sequence, index, plan, this.#describe.describe, inner);
+  }
+
+  /**
+   * Prompt tokens up to the end of the last message with a `cache_control` part: the rendering of
+   * the conversation up to that message shares exactly that much with the full prompt.
+   */
+  #markedPrefixLength(request: GenerationRequest, promptTokens: readonly Token[]): number {
+    let last = -1;
+    request.messages.forEach((message, i) => {
+      if (message.content.some((part) => part.cacheControl !== undefined)) last = i;
+    });
+    if (last === -1) return 0;
+    const head = this.prompt({ ...request, messages: request.messages.slice(0, last + 1) });
+    return commonPrefixLength(head.tokens, promptTokens);
   }
 
   /**

@@ -2,3 +2,4 @@ export { LlamaBackend, type LlamaBackendInfo, type LlamaBackendOptions } from ".
 export { ModelSourceError, isRemoteSource, parseHfUri, probeHost, resolveModelSource } from "./modelSource.ts";
 export { llamaRuntime, type GpuChoice } from "./runtime.ts";
 export { chooseThreads } from "./threads.ts";
+export { InsufficientMemoryError } from "./memory.ts";
