@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError, toApiError } from "../core/errors.ts";
-import { resolveRequest, type RequestStage } from "../core/pipeline.ts";
+import type { RequestStage } from "../core/pipeline.ts";
 import type { EngineEvent } from "../core/types.ts";
 import type { Gateway, ModelRegistry } from "../gateway/index.ts";
 import { noteError, type gatewayHooks } from "./gatewayHooks.ts";
@@ -18,7 +18,7 @@ import {
   wantsStream,
   type ResponseShape,
 } from "../protocols/dashscope/index.ts";
-import { requestSignal } from "./requestSignal.ts";
+import { routeGeneration, startGeneration } from "./generation.ts";
 
 export interface NativeRouteDeps {
   registry: ModelRegistry;
@@ -76,18 +76,13 @@ export function registerNativeRoutes(app: FastifyInstance, deps: NativeRouteDeps
   const { gateway, hooks } = deps;
 
   app.post(NATIVE_PATHS.textGeneration, { onRequest: hooks.metered("text-generation") }, async (request, reply) => {
-    const account = request.account!;
     const stream = wantsStream(request.headers);
-    account.stream = stream;
+    request.account!.stream = stream;
     const decoded = decodeGeneration(request.body, request.id);
-    const route = deps.registry.resolve(decoded.request.model);
-    gateway.authorizeModel(account, route, decoded.request.model);
-    const generation = resolveRequest(decoded.request, route, deps.stages);
+    const { route, generation } = routeGeneration(deps, request, decoded.request);
     const shape = finalizeShape(decoded.shape, generation, { stream, strict: deps.strictCompat });
-    await gateway.admit(account, route, generation);
-    const { signal, dispose } = requestSignal(request, reply, deps.requestTimeoutMs, deps.shutdownSignal);
+    const { events, dispose } = await startGeneration(deps, request, reply, route, generation);
     try {
-      const events = account.observe(route.backend.generate(generation, signal, account.trace));
       if (stream) return await streamEvents(request, reply, events, shape);
       return reply.type("application/json").send(await collectEvents(request, events, shape));
     } finally {

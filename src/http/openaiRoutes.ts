@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError, invalidParameter, toApiError } from "../core/errors.ts";
-import { resolveRequest } from "../core/pipeline.ts";
 import type { EngineEvent, GenerationRequest } from "../core/types.ts";
 import { STRICT_MESSAGES } from "../protocols/dashscope/index.ts";
 import {
@@ -16,7 +15,7 @@ import {
   type ChatCompletionShape,
 } from "../protocols/openai/index.ts";
 import type { NativeRouteDeps } from "./nativeRoutes.ts";
-import { requestSignal } from "./requestSignal.ts";
+import { routeGeneration, startGeneration } from "./generation.ts";
 import { noteError } from "./gatewayHooks.ts";
 
 /** What the answer carries; with strict_compat, the real server's refusal of non-stream thinking. */
@@ -56,21 +55,16 @@ async function streamChunks(request: FastifyRequest, reply: FastifyReply, events
 
 /** `/compatible-mode/v1/…`: the OpenAI dialect over the same pipeline and backends (protocol.md §11). */
 export function registerOpenAiRoutes(app: FastifyInstance, deps: NativeRouteDeps): void {
-  const { gateway, hooks } = deps;
+  const { hooks } = deps;
 
   app.post(OPENAI_PATHS.chatCompletions, { onRequest: hooks.metered("chat.completions") }, async (request, reply) => {
-    const account = request.account!;
     const decoded = decodeChatCompletion(request.body, request.id);
-    account.stream = decoded.shape.stream;
-    const route = deps.registry.resolve(decoded.request.model);
-    gateway.authorizeModel(account, route, decoded.request.model);
-    const generation = resolveRequest(decoded.request, route, deps.stages);
+    request.account!.stream = decoded.shape.stream;
+    const { route, generation } = routeGeneration(deps, request, decoded.request);
     const carries = contentOf(generation, decoded.shape, deps.strictCompat);
     const identity = completionIdentity(request.id, decoded.request.model);
-    await gateway.admit(account, route, generation);
-    const { signal, dispose } = requestSignal(request, reply, deps.requestTimeoutMs, deps.shutdownSignal);
+    const { events, dispose } = await startGeneration(deps, request, reply, route, generation);
     try {
-      const events = account.observe(route.backend.generate(generation, signal, account.trace));
       if (decoded.shape.stream) {
         return await streamChunks(request, reply, events, new ChatCompletionChunkEncoder(identity, carries, decoded.shape.includeUsage, decoded.shape.continuousUsage));
       }
