@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { ModelRoute } from "../core/types.ts";
-import { DEFAULT_ALIASES, DEFAULT_MODEL_SOURCE, parseModel, type ModelConfig, type ServerConfig } from "../config/config.ts";
+import { DEFAULT_ALIASES, DEFAULT_MODEL_SOURCE, parseModel, type DataInspectionConfig, type ModelConfig, type ServerConfig } from "../config/config.ts";
+import { AnyOfModerators, ClassifierModerator, TermListModerator, type Moderator } from "../features/index.ts";
 import { LlamaBackend, llamaRuntime, ModelSourceError, resolveModelSource } from "../backends/llama/index.ts";
 import { DashScopeUpstreamBackend } from "../backends/dashscope/index.ts";
 import { OpenAiUpstreamBackend } from "../backends/openai/index.ts";
@@ -115,6 +116,22 @@ async function loadModel(model: ResolvedModel, config: ServerConfig, log: Logger
   return { name: model.config.name, backend, defaults: model.config.defaults };
 }
 
+/** The DataInspection moderators the config names (term lists, a guard model), or none. */
+function buildModerator(config: DataInspectionConfig | undefined, registry: ModelRegistry, log: Logger): { moderator: Moderator; always: boolean } | undefined {
+  if (!config) return undefined;
+  const moderators: Moderator[] = [];
+  const lists = new TermListModerator({ terms: config.terms, patterns: config.patterns });
+  if (!lists.empty) moderators.push(lists);
+  const classifier = config.classifier;
+  if (classifier) moderators.push(new ClassifierModerator(() => registry.resolve(classifier.model), { block: classifier.block, onUnreadable: classifier.onUnreadable }));
+  if (moderators.length === 0) return undefined;
+  log.info(
+    `DataInspection: ${config.terms.length} terms, ${config.patterns.length} patterns${classifier ? `, classifier model "${classifier.model}"` : ""}` +
+      (config.always ? ", on every request" : ", on requests that ask (X-DashScope-DataInspection)"),
+  );
+  return { moderator: moderators.length === 1 ? moderators[0]! : new AnyOfModerators(moderators), always: config.always };
+}
+
 /** Resolves (pulls) the models, starts listening, and loads the models; /health turns 200 once they are loaded. */
 export async function startServer(config: ServerConfig, log: Logger = consoleLogger, logger: boolean | object = false): Promise<RunningServer> {
   const resolved = await resolveModels(config, log);
@@ -132,9 +149,11 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
         ledger: ledger ? () => ({ lagMs: ledger.lagMs(), pending: ledger.pending, dropped: ledger.dropped, written: ledger.written }) : undefined,
       })
     : undefined;
+  const inspection = buildModerator(config.dataInspection, registry, log);
   const { app, shutdown } = buildApp({
     registry,
     gateway,
+    inspection,
     metrics,
     logContent: config.gateway.logContent,
     bodyLimitBytes: config.bodyLimitBytes,

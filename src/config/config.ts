@@ -51,6 +51,19 @@ export interface ServerConfig {
   /** Empty: serve the default model (pulled, or the built-in test model when offline). */
   models: ModelConfig[];
   gateway: GatewayConfig;
+  /** Moderation for `X-DashScope-DataInspection` (none configured: such requests are refused with 400). */
+  dataInspection?: DataInspectionConfig;
+}
+
+export interface DataInspectionConfig {
+  /** Words or phrases refused anywhere in the input or output (case-insensitive, NFKC-normalized). */
+  terms: string[];
+  /** Regular expressions refused likewise. */
+  patterns: string[];
+  /** A guard model among the served ones (e.g. Qwen3Guard) judging input and finished output. */
+  classifier?: { model: string; block: ("safe" | "unsafe" | "controversial")[]; onUnreadable: "block" | "allow" } | undefined;
+  /** Inspect every request, header or not. */
+  always: boolean;
 }
 
 /** Managed keys, limits, usage ledger, metrics and logs (the gateway). */
@@ -266,6 +279,49 @@ export function defaultDataDir(env: NodeJS.ProcessEnv): string {
   return join(env.XDG_DATA_HOME ?? join(homedir(), ".local", "share"), "openscope");
 }
 
+function stringList(value: unknown, where: string): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) throw new ConfigError(`${where} must be a list of strings`);
+  return value as string[];
+}
+
+function parseDataInspection(raw: Raw): DataInspectionConfig {
+  const section = asRecord(raw.data_inspection, "data_inspection");
+  const terms = stringList(section.terms, "data_inspection.terms");
+  const termsFile = str(section.terms_file, "data_inspection.terms_file");
+  if (termsFile) {
+    let text: string;
+    try {
+      text = readFileSync(termsFile, "utf8");
+    } catch (error) {
+      throw new ConfigError(`cannot read data_inspection.terms_file ${termsFile}: ${(error as Error).message}`);
+    }
+    terms.push(...text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("#")));
+  }
+  const patterns = stringList(section.patterns, "data_inspection.patterns");
+  for (const pattern of patterns) {
+    try {
+      new RegExp(pattern, "iu");
+    } catch (error) {
+      throw new ConfigError(`data_inspection.patterns: ${JSON.stringify(pattern)} is not a valid regular expression: ${(error as Error).message}`);
+    }
+  }
+  const classifierRaw = section.classifier === undefined ? undefined : asRecord(section.classifier, "data_inspection.classifier");
+  let classifier: DataInspectionConfig["classifier"];
+  if (classifierRaw) {
+    const model = str(classifierRaw.model, "data_inspection.classifier.model");
+    if (!model) throw new ConfigError("data_inspection.classifier.model must name a served model");
+    const block = stringList(classifierRaw.block ?? ["unsafe"], "data_inspection.classifier.block");
+    if (!block.every((label) => label === "safe" || label === "unsafe" || label === "controversial")) {
+      throw new ConfigError("data_inspection.classifier.block may list unsafe, controversial, safe");
+    }
+    const onUnreadable = classifierRaw.on_unreadable ?? "block";
+    if (onUnreadable !== "block" && onUnreadable !== "allow") throw new ConfigError("data_inspection.classifier.on_unreadable must be block or allow");
+    classifier = { model, block: block as ("safe" | "unsafe" | "controversial")[], onUnreadable };
+  }
+  return { terms, patterns, classifier, always: parseBool(section.always, "data_inspection.always") };
+}
+
 /** The gateway as a fresh install runs it: SQLite in `dataDir`, limits in memory, ledger on, metrics on. */
 export function gatewayDefaults(dataDir: string): GatewayConfig {
   return { dataDir, ledger: { enabled: true, flushMs: 1000 }, limits: true, logContent: false, metrics: true };
@@ -349,5 +405,6 @@ export function loadConfig({ flags, env }: ConfigSources): ServerConfig {
     strictCompat: flags["strict-compat"] === true || parseBool(env.OPENSCOPE_STRICT_COMPAT ?? raw.strict_compat, "strict_compat"),
     models: assignAliases(models),
     gateway: parseGateway(raw, flags, env),
+    dataInspection: parseDataInspection(raw),
   };
 }

@@ -14,3 +14,4 @@ export { tokenLogprob, type DescribeToken } from "./logprobs/tokenLogprob.ts";
 /** The prepare stages every request goes through, in order. */
 export const requestStages: readonly RequestStage[] = [toolsStage, structuredOutputStage];
 export { OutputParser, type OutputParserOptions, type OutputPiece } from "./output/outputParser.ts";
+export * from "./moderation/index.ts";

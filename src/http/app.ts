@@ -6,7 +6,7 @@ import { accessLogger, type Metrics } from "../observability/index.ts";
 import { registerAdminRoutes } from "./adminRoutes.ts";
 import { gatewayHooks, noteError } from "./gatewayHooks.ts";
 import { nativeErrorBody, nativeErrorFrame, SSE_CONTENT_TYPE, wantsStream } from "../protocols/dashscope/index.ts";
-import { requestStages } from "../features/index.ts";
+import { requestStages, type Moderator } from "../features/index.ts";
 import { OPENAI_PATHS, openAiErrorBody, openAiStatus } from "../protocols/openai/index.ts";
 import { registerNativeRoutes, type NativeRouteDeps } from "./nativeRoutes.ts";
 import { registerOpenAiRoutes } from "./openaiRoutes.ts";
@@ -18,6 +18,8 @@ export interface AppOptions {
   metrics?: Metrics | undefined;
   /** Log conversations and answers in the access log (config `log_content`). */
   logContent?: boolean;
+  /** DataInspection moderators (`X-DashScope-DataInspection`); absent: none configured. */
+  inspection?: { moderator: Moderator; always: boolean } | undefined;
   bodyLimitBytes: number;
   requestTimeoutMs: number;
   /** Reproduce the real server's refusals of thinking-mode combinations (config `strict_compat`). */
@@ -130,6 +132,7 @@ export function buildApp(options: AppOptions): OpenscopeApp {
     shutdownSignal: shutdownController.signal,
     stages: requestStages,
     strictCompat: options.strictCompat ?? false,
+    inspection: options.inspection,
   };
   registerNativeRoutes(app, routeDeps);
   registerOpenAiRoutes(app, routeDeps);

@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { invalidParameter } from "../core/errors.ts";
 import { resolveRequest } from "../core/pipeline.ts";
+import { INSPECTION_HEADER, inspectInput, inspectOutput, parseInspectionHeader, type InspectionRequest } from "../features/index.ts";
 import type { EngineEvent, GenerationRequest, ModelRoute } from "../core/types.ts";
 import type { NativeRouteDeps } from "./nativeRoutes.ts";
 import { requestSignal } from "./requestSignal.ts";
@@ -9,6 +11,14 @@ export function routeGeneration(deps: NativeRouteDeps, request: FastifyRequest, 
   const route = deps.registry.resolve(decoded.model);
   deps.gateway.authorizeModel(request.account!, route, decoded.model);
   return { route, generation: resolveRequest(decoded, route, deps.stages) };
+}
+
+/** Which sides DataInspection covers for this request (`X-DashScope-DataInspection`, or always when configured so). */
+function inspectedSides(deps: NativeRouteDeps, request: FastifyRequest): InspectionRequest {
+  const header = request.headers[INSPECTION_HEADER];
+  const asked = parseInspectionHeader(Array.isArray(header) ? header[0] : header);
+  const always = deps.inspection?.always === true;
+  return { input: asked.input || always, output: asked.output || always };
 }
 
 /**
@@ -23,7 +33,15 @@ export async function startGeneration(
   generation: GenerationRequest,
 ): Promise<{ events: AsyncIterable<EngineEvent>; dispose: () => void }> {
   const account = request.account!;
+  const sides = inspectedSides(deps, request);
+  const moderator = deps.inspection?.moderator;
+  if (!moderator && (sides.input || sides.output)) {
+    throw invalidParameter("X-DashScope-DataInspection was requested, but this server has no moderation configured (data_inspection in its config).");
+  }
+  if (moderator && sides.input) await inspectInput(moderator, generation.messages);
   await deps.gateway.admit(account, route, generation);
   const { signal, dispose } = requestSignal(request, reply, deps.requestTimeoutMs, deps.shutdownSignal);
-  return { events: account.observe(route.backend.generate(generation, signal, account.trace)), dispose };
+  let events = route.backend.generate(generation, signal, account.trace);
+  if (moderator && sides.output) events = inspectOutput(events, moderator, generation.messages);
+  return { events: account.observe(events), dispose };
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError, toApiError } from "../core/errors.ts";
 import type { RequestStage } from "../core/pipeline.ts";
+import type { Moderator } from "../features/index.ts";
 import type { EngineEvent } from "../core/types.ts";
 import type { Gateway, ModelRegistry } from "../gateway/index.ts";
 import { noteError, type gatewayHooks } from "./gatewayHooks.ts";
@@ -31,6 +32,8 @@ export interface NativeRouteDeps {
   stages: readonly RequestStage[];
   /** Reproduce the real server's refusals of thinking-mode combinations openscope can serve. */
   strictCompat: boolean;
+  /** DataInspection: the configured moderators, and whether they run without the header too. */
+  inspection: { moderator: Moderator; always: boolean } | undefined;
 }
 
 /** Writes a native SSE stream: one write per event, an `event:error` frame on failure, then close. */

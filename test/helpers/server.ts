@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServer, type Logger, type RunningServer } from "../../src/cli/serve.ts";
-import { gatewayDefaults, parseModel, type GatewayConfig, type ModelConfig, type ServerConfig } from "../../src/config/config.ts";
+import { gatewayDefaults, parseModel, type DataInspectionConfig, type GatewayConfig, type ModelConfig, type ServerConfig } from "../../src/config/config.ts";
 import type { LlamaBackend } from "../../src/backends/llama/index.ts";
 import { parseSseBody, type ParsedSseEvent } from "../../src/protocols/dashscope/sse.ts";
 
@@ -24,6 +24,7 @@ export interface TestServerOptions {
   strictCompat?: boolean;
   /** Gateway settings over the defaults (SQLite in the server's temp dir, limits in memory, ledger on). */
   gateway?: Partial<GatewayConfig>;
+  dataInspection?: DataInspectionConfig;
 }
 
 export interface LogEntry {
@@ -58,6 +59,7 @@ export function testConfig(options: TestServerOptions, cacheDir: string): Server
     strictCompat: options.strictCompat ?? false,
     models: [model],
     gateway: { ...gatewayDefaults(join(cacheDir, "data")), ...options.gateway },
+    ...(options.dataInspection ? { dataInspection: options.dataInspection } : {}),
   };
 }
 
