@@ -8,6 +8,8 @@ import { OpenAiUpstreamBackend } from "../backends/openai/index.ts";
 import { ModelRegistry, type Gateway } from "../gateway/index.ts";
 import { Metrics } from "../observability/index.ts";
 import { setupGateway } from "./gatewaySetup.ts";
+import { FileService } from "../gateway/files.ts";
+import { openSearchProvider } from "../features/search/index.ts";
 import { buildApp } from "../http/app.ts";
 import { ensureTestModel } from "../testmodels/index.ts";
 
@@ -150,10 +152,15 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
       })
     : undefined;
   const inspection = buildModerator(config.dataInspection, registry, log);
+  const files = new FileService({ store: setup.store, dir: join(config.gateway.dataDir, "files"), maxBytes: config.files?.maxBytes ?? 150 * 2 ** 20 });
+  const search = config.search ? openSearchProvider(config.search) : undefined;
+  if (config.search) log.info(`web search: ${config.search.provider === "searxng" ? `SearXNG at ${config.search.url}` : `local corpus of ${config.search.folder}`}`);
   const { app, shutdown } = buildApp({
     registry,
     gateway,
     inspection,
+    files,
+    search,
     metrics,
     logContent: config.gateway.logContent,
     bodyLimitBytes: config.bodyLimitBytes,
@@ -182,6 +189,7 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
       await loaded.catch(() => undefined);
       await Promise.all(registry.routes().map((route) => route.backend.close()));
       await setup.close();
+      search?.close();
     },
   };
 }

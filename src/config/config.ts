@@ -53,7 +53,19 @@ export interface ServerConfig {
   gateway: GatewayConfig;
   /** Moderation for `X-DashScope-DataInspection` (none configured: such requests are refused with 400). */
   dataInspection?: DataInspectionConfig;
+  /** Uploaded files (`/compatible-mode/v1/files`, `fileid://`): blobs under `<data_dir>/files`. */
+  files?: FilesConfig;
+  /** Web search for `enable_search` (absent: such requests are refused with 400). */
+  search?: SearchConfig | undefined;
 }
+
+export interface FilesConfig {
+  maxBytes: number;
+}
+
+export type SearchConfig =
+  | { provider: "searxng"; url: string; timeoutMs: number }
+  | { provider: "local"; folder: string };
 
 export interface DataInspectionConfig {
   /** Words or phrases refused anywhere in the input or output (case-insensitive, NFKC-normalized). */
@@ -322,6 +334,28 @@ function parseDataInspection(raw: Raw): DataInspectionConfig {
   return { terms, patterns, classifier, always: parseBool(section.always, "data_inspection.always") };
 }
 
+function parseFiles(raw: Raw): FilesConfig {
+  const section = asRecord(raw.files, "files");
+  return { maxBytes: (num(section.max_mb, "files.max_mb", { min: 0.001 }) ?? 150) * 1024 * 1024 };
+}
+
+function parseSearch(raw: Raw, env: NodeJS.ProcessEnv): SearchConfig | undefined {
+  const section = asRecord(raw.search, "search");
+  const searxng = env.OPENSCOPE_SEARXNG_URL ?? str(section.url, "search.url");
+  const provider = section.provider ?? (searxng ? "searxng" : section.folder !== undefined ? "local" : undefined);
+  if (provider === undefined) return undefined;
+  if (provider === "searxng") {
+    if (!searxng || !/^https?:\/\//.test(searxng)) throw new ConfigError("search.url must be the http(s) base URL of a SearXNG instance (JSON format enabled)");
+    return { provider, url: searxng.replace(/\/+$/, ""), timeoutMs: (num(section.timeout_s, "search.timeout_s", { min: 0.1 }) ?? 10) * 1000 };
+  }
+  if (provider === "local") {
+    const folder = str(section.folder, "search.folder");
+    if (!folder) throw new ConfigError("search.folder must name the folder of documents the local search indexes");
+    return { provider, folder };
+  }
+  throw new ConfigError(`search.provider must be searxng or local, got ${JSON.stringify(provider)}`);
+}
+
 /** The gateway as a fresh install runs it: SQLite in `dataDir`, limits in memory, ledger on, metrics on. */
 export function gatewayDefaults(dataDir: string): GatewayConfig {
   return { dataDir, ledger: { enabled: true, flushMs: 1000 }, limits: true, logContent: false, metrics: true };
@@ -406,5 +440,7 @@ export function loadConfig({ flags, env }: ConfigSources): ServerConfig {
     models: assignAliases(models),
     gateway: parseGateway(raw, flags, env),
     dataInspection: parseDataInspection(raw),
+    files: parseFiles(raw),
+    search: parseSearch(raw, env),
   };
 }

@@ -21,7 +21,15 @@ export function thinkingBudgetMessage(max: number): string {
  * Refuses, with a clear InvalidParameter, whatever the request asks for that the backend cannot
  * honour. Nothing is ever dropped silently.
  */
-export function assertCapabilities(request: GenerationRequest, capabilities: Capabilities, modelName: string): void {
+/** What the server adds to every backend (configured services). */
+export interface ServerServices {
+  /** A web-search provider is configured (`enable_search`). */
+  search: boolean;
+}
+
+const NO_SERVICES: ServerServices = { search: false };
+
+export function assertCapabilities(request: GenerationRequest, capabilities: Capabilities, modelName: string, services: ServerServices = NO_SERVICES): void {
   const { features, sampling } = request;
   const refuse = (what: string) => {
     throw invalidParameter(`${what} is not supported by model "${modelName}" on this server.`);
@@ -30,7 +38,7 @@ export function assertCapabilities(request: GenerationRequest, capabilities: Cap
   if (features.thinking?.enabled && !capabilities.thinking) refuse("Thinking mode (parameters.enable_thinking)");
   if (features.responseFormat !== undefined && !capabilities.grammar) refuse("Structured output (parameters.response_format)");
   if (features.logprobs !== undefined && !capabilities.logprobs) refuse("Log probabilities (parameters.logprobs)");
-  if (features.search !== undefined) refuse("Web search (parameters.enable_search)");
+  if (features.search !== undefined && !services.search) refuse("Web search (parameters.enable_search)");
   if (sampling.n > capabilities.maxN) refuse(`parameters.n=${sampling.n}`);
   if (sampling.stop.tokenIds.length > 0 && !capabilities.stopTokenIds) refuse("Stop token ids (parameters.stop as token lists)");
   if (sampling.topK !== undefined && sampling.topK !== 0 && !capabilities.topK) refuse("parameters.top_k");
@@ -78,8 +86,8 @@ export function applyModelDefaults(request: GenerationRequest, defaults: ModelDe
 }
 
 /** The request as the backend will run it: capabilities checked, defaults applied, stages run. */
-export function resolveRequest(request: GenerationRequest, route: ModelRoute, stages: readonly RequestStage[] = []): GenerationRequest {
-  assertCapabilities(request, route.backend.capabilities, route.name);
+export function resolveRequest(request: GenerationRequest, route: ModelRoute, stages: readonly RequestStage[] = [], services: ServerServices = NO_SERVICES): GenerationRequest {
+  assertCapabilities(request, route.backend.capabilities, route.name, services);
   let resolved = applyModelDefaults(request, route.defaults, route.backend.capabilities);
   for (const stage of stages) resolved = stage(resolved, route);
   return resolved;

@@ -90,7 +90,63 @@ export interface RequestedFeatures {
   thinking?: ThinkingRequest;
   responseFormat?: ResponseFormat;
   logprobs?: { topLogprobs: number };
-  search?: unknown;
+  search?: SearchRequest;
+}
+
+/** How citations look in the answer (`search_options.citation_format`). */
+export type CitationFormat = "[<number>]" | "[ref_<number>]";
+
+/** How hard the server searches (`search_options.search_strategy`). */
+export type SearchStrategy = "turbo" | "standard" | "max" | "agent";
+
+/** `enable_search` with its `search_options`, defaults applied (API reference). */
+export interface SearchRequest {
+  /** `forced_search`: always search; false: the model decides (offered a `web_search` tool). */
+  forced: boolean;
+  /** `enable_source`: the answer carries `search_info` with the sources. */
+  enableSource: boolean;
+  /** `enable_citation`: the model is told to cite sources (takes effect with enable_source). */
+  enableCitation: boolean;
+  citationFormat: CitationFormat;
+  strategy: SearchStrategy;
+  /** `prepend_search_result`: a stream's first event carries only the sources (with enable_source). */
+  prependSearchResult: boolean;
+  /** `enable_search_extension`: domain-specific extras (accepted; no extra tools on this server). */
+  enableSearchExtension: boolean;
+}
+
+/** One source of a searched answer, as `output.search_info.search_results[]` shows it. */
+export interface SearchSource {
+  /** 1-based; what `[<n>]` / `[ref_<n>]` citations refer to. */
+  index: number;
+  title: string;
+  url: string;
+  siteName: string;
+  /** Icon URL or "". */
+  icon: string;
+}
+
+/** What a search found (`output.search_info`). */
+export interface SearchInfo {
+  results: SearchSource[];
+  /** `extra_tool_info[]` (`{tool, result}`); always empty on this server. */
+  extraToolInfo: { tool: string; result: string }[];
+}
+
+/**
+ * A search that ran for a generation, carried by the first event of its answer (choice 0).
+ * Encoders that know web search (DashScope native) render it; others ignore it.
+ */
+export interface SearchOutcome {
+  /** The sources; absent when the client did not ask for them (`enable_source` false). */
+  info?: SearchInfo;
+  /** `usage.plugins.search`: how many queries ran, and the strategy. */
+  usage: { count: number; strategy: SearchStrategy };
+  /**
+   * This event is the sources-only event of `prepend_search_result` (empty content, zero usage;
+   * a native stream sends it with `"usage":{}`); otherwise the sources ride on a real answer event.
+   */
+  prepended: boolean;
 }
 
 export interface GenerationRequest {
@@ -145,6 +201,8 @@ export interface DeltaEvent {
   /** Log probabilities of the answer tokens this event's content came from. */
   logprobs?: TokenLogprob[];
   usage: Usage;
+  /** The web search behind this answer; set on choice 0's first event only (features/search). */
+  search?: SearchOutcome;
 }
 
 export interface FinishEvent {

@@ -4,9 +4,12 @@ import { ApiError, errors, invalidParameter } from "../core/errors.ts";
 import type { Gateway, ModelRegistry } from "../gateway/index.ts";
 import { accessLogger, type Metrics } from "../observability/index.ts";
 import { registerAdminRoutes } from "./adminRoutes.ts";
+import { registerFileRoutes } from "./filesRoutes.ts";
+import type { FileService } from "../gateway/files.ts";
 import { gatewayHooks, noteError } from "./gatewayHooks.ts";
 import { nativeErrorBody, nativeErrorFrame, SSE_CONTENT_TYPE, wantsStream } from "../protocols/dashscope/index.ts";
 import { requestStages, type Moderator } from "../features/index.ts";
+import type { SearchProvider } from "../features/search/index.ts";
 import { OPENAI_PATHS, openAiErrorBody, openAiStatus } from "../protocols/openai/index.ts";
 import { registerNativeRoutes, type NativeRouteDeps } from "./nativeRoutes.ts";
 import { registerOpenAiRoutes } from "./openaiRoutes.ts";
@@ -18,6 +21,10 @@ export interface AppOptions {
   metrics?: Metrics | undefined;
   /** Log conversations and answers in the access log (config `log_content`). */
   logContent?: boolean;
+  /** Web search for `enable_search`; absent: none configured. */
+  search?: SearchProvider | undefined;
+  /** Uploaded files (`/compatible-mode/v1/files`, `/api/v1/files`, `fileid://`); absent: no files API. */
+  files?: FileService | undefined;
   /** DataInspection moderators (`X-DashScope-DataInspection`); absent: none configured. */
   inspection?: { moderator: Moderator; always: boolean } | undefined;
   bodyLimitBytes: number;
@@ -133,10 +140,13 @@ export function buildApp(options: AppOptions): OpenscopeApp {
     stages: requestStages,
     strictCompat: options.strictCompat ?? false,
     inspection: options.inspection,
+    search: options.search,
+    files: options.files,
   };
   registerNativeRoutes(app, routeDeps);
   registerOpenAiRoutes(app, routeDeps);
   registerAdminRoutes(app, options.gateway);
+  if (options.files) registerFileRoutes(app, { files: options.files, gateway: options.gateway });
   const metrics = options.metrics;
   if (metrics) {
     options.gateway.observe((_account, record) => metrics.observe(record));

@@ -1,16 +1,23 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { invalidParameter } from "../core/errors.ts";
 import { resolveRequest } from "../core/pipeline.ts";
+import { searchingGeneration } from "../features/search/index.ts";
+import { expandFileReferences } from "../features/documents/fileReferences.ts";
 import { INSPECTION_HEADER, inspectInput, inspectOutput, parseInspectionHeader, type InspectionRequest } from "../features/index.ts";
 import type { EngineEvent, GenerationRequest, ModelRoute } from "../core/types.ts";
 import type { NativeRouteDeps } from "./nativeRoutes.ts";
 import { requestSignal } from "./requestSignal.ts";
 
-/** The model a decoded request names, checked against the caller's key, and the request as that model will run it. */
-export function routeGeneration(deps: NativeRouteDeps, request: FastifyRequest, decoded: GenerationRequest): { route: ModelRoute; generation: GenerationRequest } {
+/**
+ * The model a decoded request names, checked against the caller's key, and the request as that
+ * model will run it (`fileid://` references replaced by the documents' text first).
+ */
+export async function routeGeneration(deps: NativeRouteDeps, request: FastifyRequest, decoded: GenerationRequest): Promise<{ route: ModelRoute; generation: GenerationRequest }> {
   const route = deps.registry.resolve(decoded.model);
-  deps.gateway.authorizeModel(request.account!, route, decoded.model);
-  return { route, generation: resolveRequest(decoded, route, deps.stages) };
+  const account = request.account!;
+  deps.gateway.authorizeModel(account, route, decoded.model);
+  const expanded = deps.files ? await expandFileReferences(decoded, deps.files.textReader(account.caller)) : decoded;
+  return { route, generation: resolveRequest(expanded, route, deps.stages, { search: deps.search !== undefined }) };
 }
 
 /** Which sides DataInspection covers for this request (`X-DashScope-DataInspection`, or always when configured so). */
@@ -41,7 +48,11 @@ export async function startGeneration(
   if (moderator && sides.input) await inspectInput(moderator, generation.messages);
   await deps.gateway.admit(account, route, generation);
   const { signal, dispose } = requestSignal(request, reply, deps.requestTimeoutMs, deps.shutdownSignal);
-  let events = route.backend.generate(generation, signal, account.trace);
+  const generate = (req: GenerationRequest, inner: AbortSignal) => route.backend.generate(req, inner, account.trace);
+  let events =
+    generation.features.search && deps.search
+      ? searchingGeneration(generation, generate, deps.search, signal, { toolCalling: route.backend.capabilities.tools })
+      : generate(generation, signal);
   if (moderator && sides.output) events = inspectOutput(events, moderator, generation.messages);
   return { events: account.observe(events), dispose };
 }

@@ -2,8 +2,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ApiError, toApiError } from "../core/errors.ts";
 import type { RequestStage } from "../core/pipeline.ts";
 import type { Moderator } from "../features/index.ts";
+import type { SearchProvider } from "../features/search/index.ts";
 import type { EngineEvent } from "../core/types.ts";
 import type { Gateway, ModelRegistry } from "../gateway/index.ts";
+import type { FileService } from "../gateway/files.ts";
 import { noteError, type gatewayHooks } from "./gatewayHooks.ts";
 import {
   decodeGeneration,
@@ -32,6 +34,10 @@ export interface NativeRouteDeps {
   stages: readonly RequestStage[];
   /** Reproduce the real server's refusals of thinking-mode combinations openscope can serve. */
   strictCompat: boolean;
+  /** Uploaded files, for `fileid://` references; absent: references stay as written. */
+  files: FileService | undefined;
+  /** Web search for `enable_search`; absent: such requests are refused. */
+  search: SearchProvider | undefined;
   /** DataInspection: the configured moderators, and whether they run without the header too. */
   inspection: { moderator: Moderator; always: boolean } | undefined;
 }
@@ -82,7 +88,7 @@ export function registerNativeRoutes(app: FastifyInstance, deps: NativeRouteDeps
     const stream = wantsStream(request.headers);
     request.account!.stream = stream;
     const decoded = decodeGeneration(request.body, request.id);
-    const { route, generation } = routeGeneration(deps, request, decoded.request);
+    const { route, generation } = await routeGeneration(deps, request, decoded.request);
     const shape = finalizeShape(decoded.shape, generation, { stream, strict: deps.strictCompat });
     const { events, dispose } = await startGeneration(deps, request, reply, route, generation);
     try {

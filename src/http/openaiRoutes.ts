@@ -60,7 +60,7 @@ export function registerOpenAiRoutes(app: FastifyInstance, deps: NativeRouteDeps
   app.post(OPENAI_PATHS.chatCompletions, { onRequest: hooks.metered("chat.completions") }, async (request, reply) => {
     const decoded = decodeChatCompletion(request.body, request.id);
     request.account!.stream = decoded.shape.stream;
-    const { route, generation } = routeGeneration(deps, request, decoded.request);
+    const { route, generation } = await routeGeneration(deps, request, decoded.request);
     const carries = contentOf(generation, decoded.shape, deps.strictCompat);
     const identity = completionIdentity(request.id, decoded.request.model);
     const { events, dispose } = await startGeneration(deps, request, reply, route, generation);

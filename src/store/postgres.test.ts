@@ -71,7 +71,7 @@ describe("postgres store specifics", () => {
       );
       assert.deepEqual(
         tables.rows.map((row) => row.table_name),
-        ["api_keys", "schema_migrations", "usage"],
+        ["api_keys", "files", "schema_migrations", "usage"],
       );
     } finally {
       await client.end();

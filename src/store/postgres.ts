@@ -7,9 +7,13 @@ import pg from "pg";
 import { migratePostgres } from "./postgresMigrations.ts";
 import { quoteSchemaName } from "./pgSchema.ts";
 import { chooseRevokeTarget } from "./revokeTarget.ts";
-import { keyFromRow, keyParams, totalsFromRow, usageFromRow, usageParams, type KeyRow, type SqlValue, type TotalsRow, type UsageRow } from "./rows.ts";
+import { fileFromRow, fileParams, keyFromRow, keyParams, totalsFromRow, usageFromRow, usageParams, type FileRow, type KeyRow, type SqlValue, type TotalsRow, type UsageRow } from "./rows.ts";
 import {
   COUNT_KEYS_SQL,
+  deleteFileSql,
+  getFileSql,
+  insertFileSql,
+  listFilesQuery,
   POSTGRES_DIALECT,
   findKeyByHashSql,
   insertKeySql,
@@ -20,7 +24,7 @@ import {
   usageRecordsQuery,
   usageTotalsQuery,
 } from "./sqlText.ts";
-import type { ApiKeyRecord, Store, UsageFilter, UsageRecord, UsageTotals } from "./types.ts";
+import type { ApiKeyRecord, FileFilter, FileRecord, Store, UsageFilter, UsageRecord, UsageTotals } from "./types.ts";
 
 /** Rows per INSERT: 500 × 20 columns stays far below PostgreSQL's 65535 bind-parameter limit. */
 const USAGE_ROWS_PER_INSERT = 500;
@@ -143,6 +147,27 @@ export class PostgresStore implements Store {
     const query = usageRecordsQuery(POSTGRES_DIALECT, filter, limit);
     const result = await this.pool.query<UsageRow>(query.text, query.values);
     return result.rows.map(usageFromRow);
+  }
+
+  async insertFile(record: FileRecord): Promise<void> {
+    await this.pool.query(insertFileSql(POSTGRES_DIALECT), fileParams(record));
+  }
+
+  async getFile(id: string): Promise<FileRecord | undefined> {
+    const result = await this.pool.query<FileRow>(getFileSql(POSTGRES_DIALECT), [id]);
+    const row = result.rows[0];
+    return row === undefined ? undefined : fileFromRow(row);
+  }
+
+  async listFiles(filter: FileFilter): Promise<{ files: FileRecord[]; hasMore: boolean }> {
+    const query = listFilesQuery(POSTGRES_DIALECT, filter);
+    const result = await this.pool.query<FileRow>(query.text, query.values);
+    return { files: result.rows.slice(0, filter.limit).map(fileFromRow), hasMore: result.rows.length > filter.limit };
+  }
+
+  async deleteFile(id: string): Promise<boolean> {
+    const result = await this.pool.query<{ id: string }>(deleteFileSql(POSTGRES_DIALECT), [id]);
+    return result.rows.length > 0;
   }
 
   /** Waits for queries in flight, then closes every connection; calling it again is harmless. */

@@ -54,6 +54,26 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX usage_model_time ON usage (model, time);
     `,
   },
+  {
+    version: 2,
+    description: "files: uploaded documents' metadata",
+    sql: `
+      CREATE TABLE files (
+        id text PRIMARY KEY,
+        owner_key_id text,
+        filename text NOT NULL,
+        bytes bigint NOT NULL,
+        purpose text NOT NULL,
+        status text NOT NULL,
+        status_details text,
+        description text,
+        md5 text NOT NULL,
+        created_at bigint NOT NULL
+      );
+      CREATE INDEX files_created ON files (created_at);
+      CREATE INDEX files_owner_created ON files (owner_key_id, created_at);
+    `,
+  },
 ];
 
 /**

@@ -2,7 +2,7 @@
  * How store records map to table rows, shared by both dialects so they read and write the same
  * columns the same way. Column names are snake_case; the SQL text lives in `sqlText.ts`.
  */
-import type { ApiKeyRecord, TokenCounts, UsageRecord, UsageTotals } from "./types.ts";
+import type { ApiKeyRecord, FileRecord, TokenCounts, UsageRecord, UsageTotals } from "./types.ts";
 
 /** `api_keys` columns, in the order `keyParams` yields their values. */
 export const KEY_COLUMNS = [
@@ -44,6 +44,20 @@ export const USAGE_COLUMNS = [
   "code",
 ] as const;
 
+/** `files` columns, in the order `fileParams` yields their values. */
+export const FILE_COLUMNS = [
+  "id",
+  "owner_key_id",
+  "filename",
+  "bytes",
+  "purpose",
+  "status",
+  "status_details",
+  "description",
+  "md5",
+  "created_at",
+] as const;
+
 /** A bound parameter value both drivers accept. */
 export type SqlValue = string | number | boolean | null;
 
@@ -61,6 +75,20 @@ export interface KeyRow {
   created_at: number;
   expires_at: number | null;
   revoked_at: number | null;
+}
+
+/** A `files` row (bigints already parsed to numbers). */
+export interface FileRow {
+  id: string;
+  owner_key_id: string | null;
+  filename: string;
+  bytes: number;
+  purpose: string;
+  status: string;
+  status_details: string | null;
+  description: string | null;
+  md5: string;
+  created_at: number;
 }
 
 /** A `usage` row; `stream` is 0/1 in SQLite and a boolean in PostgreSQL. */
@@ -144,6 +172,43 @@ export function usageParams(record: UsageRecord, encodeBool: (value: boolean) =>
     record.status,
     record.code,
   ];
+}
+
+/** The values of `FILE_COLUMNS` for a file. */
+export function fileParams(file: FileRecord): SqlValue[] {
+  return [
+    file.id,
+    file.ownerKeyId,
+    file.filename,
+    file.bytes,
+    file.purpose,
+    file.status,
+    file.statusDetails,
+    file.description,
+    file.md5,
+    file.createdAt,
+  ];
+}
+
+export function fileFromRow(row: FileRow): FileRecord {
+  return {
+    id: row.id,
+    ownerKeyId: row.owner_key_id,
+    filename: row.filename,
+    bytes: row.bytes,
+    purpose: checkedValue("files.purpose", row.purpose, ["file-extract", "batch"] as const),
+    status: checkedValue("files.status", row.status, ["processed", "error"] as const),
+    statusDetails: row.status_details,
+    description: row.description,
+    md5: row.md5,
+    createdAt: row.created_at,
+  };
+}
+
+/** A stored enum value, refused loudly when it is not one of the known ones (a corrupt row). */
+function checkedValue<T extends string>(column: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new Error(`${column} holds an unknown value: ${value}`);
+  return value as T;
 }
 
 export function keyFromRow(row: KeyRow): ApiKeyRecord {

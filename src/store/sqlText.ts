@@ -3,8 +3,8 @@
  * Only placeholders and text ordering differ, and a `Dialect` supplies those. Every value is a
  * bound parameter; the only text spliced in is column names and the dialect's fixed fragments.
  */
-import { KEY_COLUMNS, USAGE_COLUMNS, type SqlValue } from "./rows.ts";
-import type { UsageFilter } from "./types.ts";
+import { FILE_COLUMNS, KEY_COLUMNS, USAGE_COLUMNS, type SqlValue } from "./rows.ts";
+import type { FileFilter, UsageFilter } from "./types.ts";
 
 export interface Dialect {
   /** The placeholder for the `position`-th (1-based) bound value: `?` in SQLite, `$n` in PostgreSQL. */
@@ -114,5 +114,51 @@ function usageWhere(binder: Binder, filter: UsageFilter): string {
 /** Bounds must be whole epoch milliseconds: PostgreSQL rejects a fraction for a bigint, SQLite would not, and the two must agree. */
 function checkedTime(name: string, value: number): number {
   if (!Number.isSafeInteger(value)) throw new RangeError(`usage filter ${name} must be an integer epoch-ms time, got ${value}`);
+  return value;
+}
+
+const FILE_SELECT = `SELECT ${FILE_COLUMNS.join(", ")} FROM files`;
+
+export function insertFileSql(dialect: Dialect): string {
+  const placeholders = FILE_COLUMNS.map((_, index) => dialect.placeholder(index + 1));
+  return `INSERT INTO files (${FILE_COLUMNS.join(", ")}) VALUES (${placeholders.join(", ")})`;
+}
+
+export function getFileSql(dialect: Dialect): string {
+  return `${FILE_SELECT} WHERE id = ${dialect.placeholder(1)}`;
+}
+
+/** Deletes one file by id, returning its id when there was one. */
+export function deleteFileSql(dialect: Dialect): string {
+  return `DELETE FROM files WHERE id = ${dialect.placeholder(1)} RETURNING id`;
+}
+
+/**
+ * Matching files newest first, ties by id in descending byte order; one row beyond `limit` is
+ * fetched so the caller can tell whether more follow. `after` keeps the files that sort after
+ * that file in this order (none when no such file exists: the subqueries are NULL).
+ */
+export function listFilesQuery(dialect: Dialect, filter: FileFilter): Query {
+  if (!Number.isSafeInteger(filter.limit) || filter.limit < 0) throw new RangeError(`file list limit must be a non-negative integer, got ${filter.limit}`);
+  const binder = new Binder(dialect);
+  const conditions: string[] = [];
+  if (filter.ownerKeyId === null) conditions.push("owner_key_id IS NULL");
+  else if (filter.ownerKeyId !== undefined) conditions.push(`owner_key_id = ${binder.bind(filter.ownerKeyId)}`);
+  if (filter.purpose !== undefined) conditions.push(`purpose = ${binder.bind(filter.purpose)}`);
+  if (filter.createdAfter !== undefined) conditions.push(`created_at >= ${binder.bind(checkedFileTime("createdAfter", filter.createdAfter))}`);
+  if (filter.createdBefore !== undefined) conditions.push(`created_at < ${binder.bind(checkedFileTime("createdBefore", filter.createdBefore))}`);
+  if (filter.after !== undefined) {
+    const cursorTime = (value: string) => `(SELECT created_at FROM files WHERE id = ${binder.bind(value)})`;
+    conditions.push(
+      `(created_at < ${cursorTime(filter.after)} OR (created_at = ${cursorTime(filter.after)} AND id${dialect.byteOrder} < ${binder.bind(filter.after)}${dialect.byteOrder}))`,
+    );
+  }
+  const where = conditions.length === 0 ? "" : ` WHERE ${conditions.join(" AND ")}`;
+  const text = `${FILE_SELECT}${where} ORDER BY created_at DESC, id${dialect.byteOrder} DESC LIMIT ${binder.bind(filter.limit + 1)}`;
+  return { text, values: binder.values };
+}
+
+function checkedFileTime(name: string, value: number): number {
+  if (!Number.isSafeInteger(value)) throw new RangeError(`file filter ${name} must be an integer epoch-ms time, got ${value}`);
   return value;
 }

@@ -49,7 +49,7 @@ describe("sqlite store specifics", () => {
     await first.close();
     const second = SqliteStore.open(file);
     await second.close();
-    assert.deepEqual(first.migrationsApplied, [1]);
+    assert.deepEqual(first.migrationsApplied, [1, 2]);
     assert.deepEqual(second.migrationsApplied, []);
   });
 

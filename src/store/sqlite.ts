@@ -6,9 +6,13 @@ import Database from "better-sqlite3";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { chooseRevokeTarget } from "./revokeTarget.ts";
-import { keyFromRow, keyParams, totalsFromRow, usageFromRow, usageParams, type KeyRow, type SqlValue, type TotalsRow, type UsageRow } from "./rows.ts";
+import { fileFromRow, fileParams, keyFromRow, keyParams, totalsFromRow, usageFromRow, usageParams, type FileRow, type KeyRow, type SqlValue, type TotalsRow, type UsageRow } from "./rows.ts";
 import {
   COUNT_KEYS_SQL,
+  deleteFileSql,
+  getFileSql,
+  insertFileSql,
+  listFilesQuery,
   SQLITE_DIALECT,
   findKeyByHashSql,
   insertKeySql,
@@ -20,7 +24,7 @@ import {
   usageTotalsQuery,
 } from "./sqlText.ts";
 import { migrateSqlite } from "./sqliteMigrations.ts";
-import type { ApiKeyRecord, Store, UsageFilter, UsageRecord, UsageTotals } from "./types.ts";
+import type { ApiKeyRecord, FileFilter, FileRecord, Store, UsageFilter, UsageRecord, UsageTotals } from "./types.ts";
 
 /** better-sqlite3 binds no booleans; the `stream` column holds 0/1. */
 const encodeBool = (value: boolean): number => (value ? 1 : 0);
@@ -99,6 +103,25 @@ export class SqliteStore implements Store {
   async usageRecords(filter: UsageFilter, limit: number): Promise<UsageRecord[]> {
     const query = usageRecordsQuery(SQLITE_DIALECT, filter, limit);
     return this.statement<UsageRow>(query.text).all(...query.values).map(usageFromRow);
+  }
+
+  async insertFile(record: FileRecord): Promise<void> {
+    this.statement(insertFileSql(SQLITE_DIALECT)).run(...fileParams(record));
+  }
+
+  async getFile(id: string): Promise<FileRecord | undefined> {
+    const row = this.statement<FileRow>(getFileSql(SQLITE_DIALECT)).get(id);
+    return row === undefined ? undefined : fileFromRow(row);
+  }
+
+  async listFiles(filter: FileFilter): Promise<{ files: FileRecord[]; hasMore: boolean }> {
+    const query = listFilesQuery(SQLITE_DIALECT, filter);
+    const rows = this.statement<FileRow>(query.text).all(...query.values);
+    return { files: rows.slice(0, filter.limit).map(fileFromRow), hasMore: rows.length > filter.limit };
+  }
+
+  async deleteFile(id: string): Promise<boolean> {
+    return this.statement<{ id: string }>(deleteFileSql(SQLITE_DIALECT)).get(id) !== undefined;
   }
 
   async close(): Promise<void> {

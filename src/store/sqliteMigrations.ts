@@ -54,6 +54,26 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX usage_model_time ON usage (model, time);
     `,
   },
+  {
+    version: 2,
+    description: "files: uploaded documents' metadata",
+    sql: `
+      CREATE TABLE files (
+        id TEXT PRIMARY KEY,
+        owner_key_id TEXT,
+        filename TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        purpose TEXT NOT NULL,
+        status TEXT NOT NULL,
+        status_details TEXT,
+        description TEXT,
+        md5 TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX files_created ON files (created_at);
+      CREATE INDEX files_owner_created ON files (owner_key_id, created_at);
+    `,
+  },
 ];
 
 /**

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { randomBytes, randomInt } from "node:crypto";
 import { describe, it } from "node:test";
 import { AmbiguousKeyPrefixError } from "./revokeTarget.ts";
-import type { ApiKeyRecord, Store, UsageRecord, UsageTotals } from "./types.ts";
+import type { ApiKeyRecord, FileRecord, Store, UsageRecord, UsageTotals } from "./types.ts";
 
 /** Distinguishes this run's rows from any left by earlier runs against the same database. */
 const RUN_TAG = randomBytes(4).toString("hex");
@@ -56,6 +56,22 @@ export function makeKey(overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
     createdAt: 1_700_000_000_000,
     expiresAt: null,
     revokedAt: null,
+    ...overrides,
+  };
+}
+
+/** A file record for store tests (unique id and owner unless given). */
+export function makeFile(overrides: Partial<FileRecord> & { createdAt: number }): FileRecord {
+  return {
+    id: unique("file-fe"),
+    ownerKeyId: unique("owner"),
+    filename: "notes.txt",
+    bytes: 7,
+    purpose: "file-extract",
+    status: "processed",
+    statusDetails: null,
+    description: null,
+    md5: "Td5oBnUd0kfuUGMd0zd5Ig==",
     ...overrides,
   };
 }
@@ -444,6 +460,94 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       } finally {
         await second.close();
       }
+    });
+
+    describe("files", () => {
+      test("insertFile then getFile returns the record field for field; unknown ids are undefined", async (store) => {
+        const start = timeWindow();
+        const full = makeFile({
+          createdAt: start + 1,
+          filename: "报告 final.pdf",
+          bytes: 123_456_789_012,
+          purpose: "batch",
+          status: "error",
+          statusDetails: "could not read the PDF",
+          description: "quarterly",
+        });
+        const minimal = makeFile({ createdAt: start + 2, ownerKeyId: null });
+        await store.insertFile(full);
+        await store.insertFile(minimal);
+        assert.deepEqual(await store.getFile(full.id), full);
+        assert.deepEqual(await store.getFile(minimal.id), minimal);
+        assert.equal(await store.getFile(unique("no-such-file")), undefined);
+      });
+
+      test("insertFile rejects a duplicate id and keeps the first", async (store) => {
+        const start = timeWindow();
+        const file = makeFile({ createdAt: start });
+        await store.insertFile(file);
+        await assert.rejects(store.insertFile({ ...file, filename: "other.txt" }), UNIQUE_VIOLATION);
+        assert.deepEqual(await store.getFile(file.id), file);
+      });
+
+      test("deleteFile removes the file once: true, then false", async (store) => {
+        const file = makeFile({ createdAt: timeWindow() });
+        await store.insertFile(file);
+        assert.equal(await store.deleteFile(file.id), true);
+        assert.equal(await store.getFile(file.id), undefined);
+        assert.equal(await store.deleteFile(file.id), false);
+      });
+
+      test("listFiles: newest first, equal times by id descending, limit and hasMore, paging with after", async (store) => {
+        const start = timeWindow();
+        const owner = unique("owner");
+        const tag = unique("f");
+        const files = [
+          makeFile({ id: `${tag}-a`, ownerKeyId: owner, createdAt: start + 10 }),
+          makeFile({ id: `${tag}-c`, ownerKeyId: owner, createdAt: start + 20 }),
+          makeFile({ id: `${tag}-b`, ownerKeyId: owner, createdAt: start + 20 }),
+          makeFile({ id: `${tag}-d`, ownerKeyId: owner, createdAt: start + 30 }),
+        ];
+        for (const file of files) await store.insertFile(file);
+        const ids = (list: { files: FileRecord[] }) => list.files.map((file) => file.id);
+        const all = await store.listFiles({ ownerKeyId: owner, limit: 10 });
+        assert.deepEqual(ids(all), [`${tag}-d`, `${tag}-c`, `${tag}-b`, `${tag}-a`]);
+        assert.equal(all.hasMore, false);
+        assert.deepEqual(all.files[0], files[3]);
+        const page1 = await store.listFiles({ ownerKeyId: owner, limit: 2 });
+        assert.deepEqual(ids(page1), [`${tag}-d`, `${tag}-c`]);
+        assert.equal(page1.hasMore, true);
+        const page2 = await store.listFiles({ ownerKeyId: owner, limit: 2, after: `${tag}-c` });
+        assert.deepEqual(ids(page2), [`${tag}-b`, `${tag}-a`]);
+        assert.equal(page2.hasMore, false);
+        const exact = await store.listFiles({ ownerKeyId: owner, limit: 4 });
+        assert.equal(exact.hasMore, false);
+        assert.deepEqual(await store.listFiles({ ownerKeyId: owner, limit: 2, after: unique("no-such-file") }), { files: [], hasMore: false });
+        assert.deepEqual(await store.listFiles({ ownerKeyId: owner, limit: 0 }), { files: [], hasMore: true });
+      });
+
+      test("listFiles filters: owner (null = no owner), purpose, createdAfter inclusive, createdBefore exclusive", async (store) => {
+        const start = timeWindow();
+        const owner = unique("owner");
+        const other = unique("owner");
+        const a = makeFile({ ownerKeyId: owner, createdAt: start + 1 });
+        const b = makeFile({ ownerKeyId: owner, createdAt: start + 2, purpose: "batch" });
+        const c = makeFile({ ownerKeyId: owner, createdAt: start + 3 });
+        const d = makeFile({ ownerKeyId: other, createdAt: start + 2 });
+        const e = makeFile({ ownerKeyId: null, createdAt: start + 2 });
+        for (const file of [a, b, c, d, e]) await store.insertFile(file);
+        const window = { createdAfter: start, createdBefore: start + WINDOW_MS };
+        const ids = async (filter: Parameters<Store["listFiles"]>[0]) => (await store.listFiles(filter)).files.map((file) => file.id);
+        assert.deepEqual(await ids({ ownerKeyId: owner, limit: 10 }), [c.id, b.id, a.id]);
+        assert.deepEqual(await ids({ ownerKeyId: owner, purpose: "batch", limit: 10 }), [b.id]);
+        assert.deepEqual(await ids({ ownerKeyId: owner, purpose: "file-extract", limit: 10 }), [c.id, a.id]);
+        assert.deepEqual(await ids({ ownerKeyId: owner, createdAfter: start + 2, createdBefore: start + 3, limit: 10 }), [b.id]);
+        const unowned = await ids({ ownerKeyId: null, ...window, limit: 10 });
+        assert.deepEqual(unowned, [e.id]);
+        const any = new Set(await ids({ ...window, limit: 100 }));
+        for (const file of [a, b, c, d, e]) assert.ok(any.has(file.id), `${file.id} listed without an owner filter`);
+        await assert.rejects(store.listFiles({ limit: -1 }), RangeError);
+      });
     });
 
     it("close can be called twice", options, async () => {

@@ -1,5 +1,5 @@
 /**
- * The gateway's durable state: managed API keys and the usage ledger. One interface, two
+ * The gateway's durable state: managed API keys, the usage ledger and uploaded files' metadata. One interface, two
  * implementations (SQLite for zero setup, PostgreSQL for several gateway instances).
  * Times are epoch milliseconds.
  */
@@ -104,7 +104,49 @@ export interface UsageStore {
   usageRecords(filter: UsageFilter, limit: number): Promise<UsageRecord[]>;
 }
 
-export interface Store extends KeyStore, UsageStore {
+/** Metadata of one uploaded file (the bytes and extracted text live on disk, not in the store). */
+export interface FileRecord {
+  /** "file-fe-…" (purpose file-extract) or "file-batch-…" (purpose batch). */
+  id: string;
+  /** The managed key that uploaded it; null for static/admin keys and open servers. */
+  ownerKeyId: string | null;
+  filename: string;
+  bytes: number;
+  purpose: "file-extract" | "batch";
+  status: "processed" | "error";
+  /** Why processing failed (status "error"); null otherwise. */
+  statusDetails: string | null;
+  description: string | null;
+  /** MD5 of the bytes, base64 (as the native files API shows it). */
+  md5: string;
+  createdAt: number;
+}
+
+export interface FileFilter {
+  /** Only files of this owner (null: files without an owner); undefined: any owner. */
+  ownerKeyId?: string | null;
+  purpose?: FileRecord["purpose"];
+  /** Paging cursor: only files listed after the file with this id (older ones, in list order). An unknown id yields nothing. */
+  after?: string;
+  /** At most this many files. */
+  limit: number;
+  /** Inclusive lower bound on `createdAt`. */
+  createdAfter?: number;
+  /** Exclusive upper bound on `createdAt`. */
+  createdBefore?: number;
+}
+
+export interface FileStore {
+  /** Throws if the id already exists. */
+  insertFile(record: FileRecord): Promise<void>;
+  getFile(id: string): Promise<FileRecord | undefined>;
+  /** Newest first (ties: id in descending byte order); `hasMore` when more match beyond `limit`. */
+  listFiles(filter: FileFilter): Promise<{ files: FileRecord[]; hasMore: boolean }>;
+  /** Whether a file with this id existed (and is now gone). */
+  deleteFile(id: string): Promise<boolean>;
+}
+
+export interface Store extends KeyStore, UsageStore, FileStore {
   readonly kind: "sqlite" | "postgres";
   close(): Promise<void>;
 }

@@ -9,11 +9,14 @@ import { GENERATION_PATH, testConfig } from "../helpers/server.ts";
 
 const quiet = { info: () => undefined, warn: () => undefined };
 
+/** The tiny model's end-of-turn tokens (<|endoftext|>, <|im_end|>) banned: a long generation cannot end early by chance. */
+const NO_EOS = { "151643": -100, "151645": -100 };
+
 async function longStream(url: string): Promise<Response> {
   return fetch(url + GENERATION_PATH, {
     method: "POST",
     headers: { "Content-Type": "application/json", "X-DashScope-SSE": "enable" },
-    body: JSON.stringify({ model: "tiny", input: { prompt: "hi" }, parameters: { max_tokens: 4000, temperature: 1, seed: 7, incremental_output: true } }),
+    body: JSON.stringify({ model: "tiny", input: { prompt: "hi" }, parameters: { max_tokens: 4000, temperature: 1, seed: 7, incremental_output: true, logit_bias: NO_EOS } }),
   });
 }
 
@@ -61,7 +64,7 @@ describe("request lifecycle", () => {
       const sync = await fetch(server.url + GENERATION_PATH, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ model: "tiny", input: { prompt: "hi" }, parameters: { max_tokens: 4000, temperature: 1 } }),
+        body: JSON.stringify({ model: "tiny", input: { prompt: "hi" }, parameters: { max_tokens: 4000, temperature: 1, logit_bias: NO_EOS } }),
       });
       assert.equal(sync.status, 408);
       assert.equal(((await sync.json()) as { code: string }).code, "RequestTimeOut");

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServer, type Logger, type RunningServer } from "../../src/cli/serve.ts";
-import { gatewayDefaults, parseModel, type DataInspectionConfig, type GatewayConfig, type ModelConfig, type ServerConfig } from "../../src/config/config.ts";
+import { gatewayDefaults, parseModel, type DataInspectionConfig, type GatewayConfig, type SearchConfig, type ModelConfig, type ServerConfig } from "../../src/config/config.ts";
 import type { LlamaBackend } from "../../src/backends/llama/index.ts";
 import { parseSseBody, type ParsedSseEvent } from "../../src/protocols/dashscope/sse.ts";
 
@@ -25,6 +25,7 @@ export interface TestServerOptions {
   /** Gateway settings over the defaults (SQLite in the server's temp dir, limits in memory, ledger on). */
   gateway?: Partial<GatewayConfig>;
   dataInspection?: DataInspectionConfig;
+  search?: SearchConfig;
 }
 
 export interface LogEntry {
@@ -60,6 +61,7 @@ export function testConfig(options: TestServerOptions, cacheDir: string): Server
     models: [model],
     gateway: { ...gatewayDefaults(join(cacheDir, "data")), ...options.gateway },
     ...(options.dataInspection ? { dataInspection: options.dataInspection } : {}),
+    ...(options.search ? { search: options.search } : {}),
   };
 }
 

@@ -740,12 +740,70 @@ describe("decode: features", () => {
     assert.throws(() => withParams({ logprobs: true, top_logprobs: 6 }), invalid("Range of top_logprobs should be [0, 5]"));
   });
 
-  it("enable_search with and without search_options", () => {
-    assert.deepEqual(withParams({ enable_search: true }).request.features.search, {});
+  it("enable_search with and without search_options (typed, defaults per the reference)", () => {
+    const defaults = {
+      forced: false,
+      enableSource: false,
+      enableCitation: false,
+      citationFormat: "[<number>]",
+      strategy: "turbo",
+      prependSearchResult: false,
+      enableSearchExtension: false,
+    };
+    assert.deepEqual(withParams({ enable_search: true }).request.features.search, defaults);
     assert.deepEqual(withParams({ enable_search: true, search_options: { search_strategy: "standard" } }).request.features.search, {
-      search_strategy: "standard",
+      ...defaults,
+      strategy: "standard",
     });
+    assert.deepEqual(
+      withParams({
+        enable_search: true,
+        search_options: {
+          enable_source: true,
+          enable_citation: true,
+          citation_format: "[ref_<number>]",
+          forced_search: true,
+          search_strategy: "max",
+          prepend_search_result: true,
+          enable_search_extension: true,
+          something_new: 1,
+        },
+      }).request.features.search,
+      {
+        forced: true,
+        enableSource: true,
+        enableCitation: true,
+        citationFormat: "[ref_<number>]",
+        strategy: "max",
+        prependSearchResult: true,
+        enableSearchExtension: true,
+      },
+    );
     assert.equal(withParams({ enable_search: false, search_options: { forced_search: true } }).request.features.search, undefined);
+    assert.equal(withParams({ enable_search: false, search_options: "junk" }).request.features.search, undefined);
+  });
+
+  it("search_options: wrong types and values are 400 InvalidParameter naming parameters.search_options.<field>", () => {
+    assert.throws(() => withParams({ enable_search: true, search_options: "x" }), invalid("Parameter parameters.search_options must be an object, got string."));
+    assert.throws(() => withParams({ enable_search: true, search_options: [] }), invalid("Parameter parameters.search_options must be an object, got array."));
+    for (const key of ["forced_search", "enable_source", "enable_citation", "prepend_search_result", "enable_search_extension"]) {
+      assert.throws(
+        () => withParams({ enable_search: true, search_options: { [key]: "yes" } }),
+        invalid(`Parameter parameters.search_options.${key} must be a boolean, got string.`),
+      );
+    }
+    assert.throws(
+      () => withParams({ enable_search: true, search_options: { search_strategy: "fast" } }),
+      invalid('Parameter parameters.search_options.search_strategy must be one of "turbo", "standard", "max", "agent", got "fast".'),
+    );
+    assert.throws(
+      () => withParams({ enable_search: true, search_options: { search_strategy: 3 } }),
+      invalid("Parameter parameters.search_options.search_strategy must be a string, got number."),
+    );
+    assert.throws(
+      () => withParams({ enable_search: true, search_options: { citation_format: "(1)" } }),
+      invalid('Parameter parameters.search_options.citation_format must be one of "[<number>]", "[ref_<number>]", got "(1)".'),
+    );
   });
 });
 

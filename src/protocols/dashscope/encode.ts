@@ -1,4 +1,4 @@
-import type { DeltaEvent, EngineEvent, FinishReason, TokenAlternative, TokenLogprob, ToolCallDelta, Usage } from "../../core/types.ts";
+import type { DeltaEvent, EngineEvent, FinishReason, SearchInfo, SearchOutcome, TokenAlternative, TokenLogprob, ToolCallDelta, Usage } from "../../core/types.ts";
 import { ChoiceStates, sumUsage, usageOnTheWire, type ToolCallState } from "../shared/choiceState.ts";
 
 export { sumUsage };
@@ -14,9 +14,26 @@ export interface ResponseShape {
   logprobs: boolean;
 }
 
-export function wireUsage(usage: Usage): Record<string, unknown> {
-  return usageOnTheWire(usage, { input: "input_tokens", output: "output_tokens", outputDetails: "output_tokens_details" });
+/** Native usage; with a web search, `plugins.search` right after the counts (before the details, as the capture has it). */
+export function wireUsage(usage: Usage, search?: SearchOutcome["usage"]): Record<string, unknown> {
+  const wire = usageOnTheWire(usage, { input: "input_tokens", output: "output_tokens", outputDetails: "output_tokens_details" });
+  if (!search) return wire;
+  const { input_tokens, output_tokens, total_tokens, ...details } = wire;
+  return { input_tokens, output_tokens, total_tokens, plugins: { search: { count: search.count, strategy: search.strategy } }, ...details };
 }
+
+/** `search_results[]` entries in the capture's key order (protocol.md §5.6). */
+function wireSearchResults(info: SearchInfo): object[] {
+  return info.results.map((r) => ({ icon: r.icon, site_name: r.siteName, index: r.index, title: r.title, url: r.url }));
+}
+
+/** Full `search_info` (sync answers; the first stream event when not prepended). */
+function wireSearchInfo(info: SearchInfo): object {
+  return { extra_tool_info: info.extraToolInfo.map((t) => ({ result: t.result, tool: t.tool })), search_results: wireSearchResults(info) };
+}
+
+/** What a stream event after the sources carries (§6.5). */
+const EMPTY_SEARCH_INFO = (): object => ({ extra_tool_info: [], search_results: [] });
 
 type WireFinish = FinishReason | "null";
 
@@ -61,6 +78,8 @@ function message(shape: ResponseShape, content: string, reasoning: string, toolC
  */
 export class NativeStreamEncoder {
   readonly #choices = new ChoiceStates();
+  /** The web search behind this answer, once its event came (features/search). */
+  #search: SearchOutcome | undefined;
 
   constructor(
     readonly shape: ResponseShape,
@@ -89,6 +108,17 @@ export class NativeStreamEncoder {
       if (this.shape.logprobs) choice.logprobs = wireLogprobs(incremental ? (delta.logprobs ?? []) : state.logprobs);
       output = { choices: [choice] };
     }
+    // Web search (§6.5): a prepended first event has only the sources and `"usage":{}`; the
+    // event that brings the sources otherwise has them in full; later events an empty search_info.
+    const search = delta.search;
+    if (search) this.#search = search;
+    if (search?.prepended && search.info) {
+      return { output: { ...output, search_info: { search_results: wireSearchResults(search.info) } }, usage: {}, request_id: this.requestId };
+    }
+    if (this.#search) {
+      if (this.#search.info) output = { ...output, search_info: search?.info ? wireSearchInfo(search.info) : EMPTY_SEARCH_INFO() };
+      return { output, usage: wireUsage(event.usage, this.#search.usage), request_id: this.requestId };
+    }
     return { output, usage: wireUsage(event.usage), request_id: this.requestId };
   }
 }
@@ -96,6 +126,7 @@ export class NativeStreamEncoder {
 /** Collects a whole generation into the non-stream JSON body (protocol.md §5). */
 export class NativeResponseCollector {
   readonly #choices = new ChoiceStates();
+  #search: SearchOutcome | undefined;
 
   constructor(
     readonly shape: ResponseShape,
@@ -103,6 +134,7 @@ export class NativeResponseCollector {
   ) {}
 
   add(event: EngineEvent): void {
+    if (event.type === "delta" && event.search) this.#search = event.search;
     this.#choices.add(event);
   }
 
@@ -125,6 +157,8 @@ export class NativeResponseCollector {
               return choice;
             }),
           };
-    return { output, usage: wireUsage(usage), request_id: this.requestId };
+    const search = this.#search;
+    const withSources = search?.info ? { ...output, search_info: wireSearchInfo(search.info) } : output;
+    return { output: withSources, usage: wireUsage(usage, search?.usage), request_id: this.requestId };
   }
 }
