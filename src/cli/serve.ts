@@ -8,6 +8,9 @@ import { OpenAiUpstreamBackend } from "../backends/openai/index.ts";
 import { ModelRegistry, type Gateway } from "../gateway/index.ts";
 import { Metrics } from "../observability/index.ts";
 import { setupGateway } from "./gatewaySetup.ts";
+import { randomBytes } from "node:crypto";
+import { MediaFetcher } from "../features/media/fetch.ts";
+import { UploadStore } from "../features/media/uploads.ts";
 import { FileService } from "../gateway/files.ts";
 import { openSearchProvider } from "../features/search/index.ts";
 import { buildApp } from "../http/app.ts";
@@ -118,6 +121,16 @@ async function loadModel(model: ResolvedModel, config: ServerConfig, log: Logger
   return { name: model.config.name, backend, defaults: model.config.defaults };
 }
 
+/** Media intake: the SDK upload flow's store (in the data dir, swept hourly) and the SSRF-safe fetcher that also resolves its `oss://` keys. */
+function mediaIntake(config: ServerConfig) {
+  const m = config.media ?? { allowHosts: [], maxBytes: 100 * 2 ** 20, uploadTtlMs: 48 * 3_600_000 };
+  const uploads = new UploadStore({ dir: join(config.gateway.dataDir, "uploads"), secret: randomBytes(32), ttlMs: m.uploadTtlMs });
+  const fetcher = new MediaFetcher({ allowHosts: m.allowHosts, maxBytes: m.maxBytes, resolveOss: (key) => uploads.resolve(key) });
+  const sweeper = setInterval(() => void uploads.sweep().catch(() => undefined), 3_600_000);
+  sweeper.unref();
+  return { uploads, fetcher, sweeper };
+}
+
 /** The DataInspection moderators the config names (term lists, a guard model), or none. */
 function buildModerator(config: DataInspectionConfig | undefined, registry: ModelRegistry, log: Logger): { moderator: Moderator; always: boolean } | undefined {
   if (!config) return undefined;
@@ -154,6 +167,7 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
   const inspection = buildModerator(config.dataInspection, registry, log);
   const files = new FileService({ store: setup.store, dir: join(config.gateway.dataDir, "files"), maxBytes: config.files?.maxBytes ?? 150 * 2 ** 20 });
   const search = config.search ? openSearchProvider(config.search) : undefined;
+  const media = mediaIntake(config);
   if (config.search) log.info(`web search: ${config.search.provider === "searxng" ? `SearXNG at ${config.search.url}` : `local corpus of ${config.search.folder}`}`);
   const { app, shutdown } = buildApp({
     registry,
@@ -161,6 +175,7 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
     inspection,
     files,
     search,
+    media,
     metrics,
     logContent: config.gateway.logContent,
     bodyLimitBytes: config.bodyLimitBytes,
@@ -190,6 +205,7 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
       await Promise.all(registry.routes().map((route) => route.backend.close()));
       await setup.close();
       search?.close();
+      clearInterval(media.sweeper);
     },
   };
 }

@@ -21,6 +21,8 @@ export interface UpstreamModelConfig extends UpstreamTimings {
   /** The model name the engine knows (default: the served name). */
   model: string;
   replicas: ReplicaConfig[];
+  /** Media the served model takes (a vision or audio model behind vLLM/SGLang/Ollama): image, video, audio. */
+  modalities: ("image" | "video" | "audio")[];
 }
 
 export interface ModelConfig {
@@ -57,6 +59,17 @@ export interface ServerConfig {
   files?: FilesConfig;
   /** Web search for `enable_search` (absent: such requests are refused with 400). */
   search?: SearchConfig | undefined;
+  /** Media intake (multimodal endpoint) and the SDK upload flow. */
+  media?: MediaConfig;
+}
+
+export interface MediaConfig {
+  /** Hosts (names, IPs or CIDRs) media URLs may reach although private; none by default. */
+  allowHosts: string[];
+  /** Largest media download. */
+  maxBytes: number;
+  /** How long files uploaded through the SDK's upload flow (`oss://`) are kept. */
+  uploadTtlMs: number;
 }
 
 export interface FilesConfig {
@@ -207,6 +220,14 @@ function parseReplica(raw: unknown, where: string): ReplicaConfig {
   return { url: url.replace(/\/+$/, ""), ...(apiKey ? { apiKey } : {}) };
 }
 
+function parseModalities(value: unknown, where: string): ("image" | "video" | "audio")[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value) || !value.every((m) => m === "image" || m === "video" || m === "audio")) {
+    throw new ConfigError(`${where} must list any of image, video, audio`);
+  }
+  return value as ("image" | "video" | "audio")[];
+}
+
 function parseUpstream(raw: Raw, where: string, name: string): UpstreamModelConfig {
   const kind = raw.kind ?? "openai";
   const kinds = [...UPSTREAM_KINDS, "dashscope"];
@@ -225,6 +246,7 @@ function parseUpstream(raw: Raw, where: string, name: string): UpstreamModelConf
     cooldownMs: seconds("cooldown_s", 2),
     authCooldownMs: seconds("auth_cooldown_s", 60),
     maxConcurrency: num(raw.max_concurrency, `${where}.max_concurrency`, { min: 1, integer: true }),
+    modalities: parseModalities(raw.modalities, `${where}.modalities`),
     maxQueue: num(raw.max_queue, `${where}.max_queue`, { min: 0, integer: true }),
   };
 }
@@ -334,6 +356,15 @@ function parseDataInspection(raw: Raw): DataInspectionConfig {
   return { terms, patterns, classifier, always: parseBool(section.always, "data_inspection.always") };
 }
 
+function parseMedia(raw: Raw): MediaConfig {
+  const section = asRecord(raw.media, "media");
+  return {
+    allowHosts: stringList(section.allow_hosts, "media.allow_hosts"),
+    maxBytes: (num(section.max_mb, "media.max_mb", { min: 0.001 }) ?? 100) * 1024 * 1024,
+    uploadTtlMs: (num(section.upload_ttl_h, "media.upload_ttl_h", { min: 0.01 }) ?? 48) * 3_600_000,
+  };
+}
+
 function parseFiles(raw: Raw): FilesConfig {
   const section = asRecord(raw.files, "files");
   return { maxBytes: (num(section.max_mb, "files.max_mb", { min: 0.001 }) ?? 150) * 1024 * 1024 };
@@ -441,6 +472,7 @@ export function loadConfig({ flags, env }: ConfigSources): ServerConfig {
     gateway: parseGateway(raw, flags, env),
     dataInspection: parseDataInspection(raw),
     files: parseFiles(raw),
+    media: parseMedia(raw),
     search: parseSearch(raw, env),
   };
 }

@@ -1,3 +1,4 @@
+import { mediaParts } from "./content.ts";
 import { invalidParameter } from "./errors.ts";
 import { thinksByDefault } from "./thinkingDefaults.ts";
 import type { Capabilities, EngineEvent, GenerationRequest, ModelDefaults, ModelRoute } from "./types.ts";
@@ -39,6 +40,10 @@ export function assertCapabilities(request: GenerationRequest, capabilities: Cap
   if (features.responseFormat !== undefined && !capabilities.grammar) refuse("Structured output (parameters.response_format)");
   if (features.logprobs !== undefined && !capabilities.logprobs) refuse("Log probabilities (parameters.logprobs)");
   if (features.search !== undefined && !services.search) refuse("Web search (parameters.enable_search)");
+  const media = new Set(mediaParts(request.messages).map((part) => part.type));
+  if (media.has("image") && !capabilities.vision) refuse("Image input");
+  if (media.has("video") && !capabilities.vision) refuse("Video input");
+  if (media.has("audio") && !capabilities.audio) refuse("Audio input");
   if (sampling.n > capabilities.maxN) refuse(`parameters.n=${sampling.n}`);
   if (sampling.stop.tokenIds.length > 0 && !capabilities.stopTokenIds) refuse("Stop token ids (parameters.stop as token lists)");
   if (sampling.topK !== undefined && sampling.topK !== 0 && !capabilities.topK) refuse("parameters.top_k");

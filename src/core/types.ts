@@ -12,7 +12,66 @@ export interface TextPart {
   cacheControl?: CacheControl;
 }
 
-export type ContentPart = TextPart;
+/** Per-item media options (DashScope `min_pixels`, `max_pixels`, `total_pixels`, `fps`). */
+export interface MediaOptions {
+  minPixels?: number;
+  maxPixels?: number;
+  /** Video: the pixel budget of all sampled frames together. */
+  totalPixels?: number;
+  /** Video: frames sampled per second, [0.1, 10]. */
+  fps?: number;
+}
+
+/** Media as the gateway prepared it for the model (fetched, decoded, resized with the Qwen-VL rules). */
+export interface PreparedImage {
+  mimeType: string;
+  data: Uint8Array;
+  width: number;
+  height: number;
+  tokens: number;
+}
+
+export interface PreparedVideo {
+  /** The sampled (or given) frames, resized. */
+  frames: { mimeType: string; data: Uint8Array }[];
+  width: number;
+  height: number;
+  tokens: number;
+}
+
+export interface PreparedAudio {
+  /** 16 kHz mono PCM WAV. */
+  mimeType: string;
+  data: Uint8Array;
+  durationSeconds: number;
+  tokens: number;
+}
+
+export interface ImagePart {
+  type: "image";
+  /** http(s) URL, `data:` URI or `oss://` key, as the client sent it. */
+  source: string;
+  options: MediaOptions;
+  prepared?: PreparedImage;
+}
+
+export interface VideoPart {
+  type: "video";
+  /** A video file's URL, or the frames' image URLs. */
+  source: string | string[];
+  options: MediaOptions;
+  prepared?: PreparedVideo;
+}
+
+export interface AudioPart {
+  type: "audio";
+  source: string;
+  prepared?: PreparedAudio;
+}
+
+export type MediaPart = ImagePart | VideoPart | AudioPart;
+
+export type ContentPart = TextPart | MediaPart;
 
 export interface ToolCall {
   id: string;
@@ -91,6 +150,8 @@ export interface RequestedFeatures {
   responseFormat?: ResponseFormat;
   logprobs?: { topLogprobs: number };
   search?: SearchRequest;
+  /** Multimodal endpoint options (`vl_high_resolution_images`, `vl_enable_image_hw_output`). */
+  media?: { highResolution: boolean; returnImageSize: boolean };
 }
 
 /** How citations look in the answer (`search_options.citation_format`). */
@@ -163,6 +224,10 @@ export interface Usage {
   outputTokens: number;
   cachedTokens?: number;
   reasoningTokens?: number;
+  /** Of the input tokens: those of images, video frames and audio (multimodal requests). */
+  imageTokens?: number;
+  videoTokens?: number;
+  audioTokens?: number;
 }
 
 export type FinishReason = "stop" | "length" | "tool_calls";

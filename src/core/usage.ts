@@ -6,6 +6,9 @@ export function sumUsage(usages: Usage[]): Usage {
   if (!first) return { inputTokens: 0, outputTokens: 0 };
   const total: Usage = { inputTokens: first.inputTokens, outputTokens: 0 };
   if (first.cachedTokens !== undefined) total.cachedTokens = first.cachedTokens;
+  if (first.imageTokens !== undefined) total.imageTokens = first.imageTokens;
+  if (first.videoTokens !== undefined) total.videoTokens = first.videoTokens;
+  if (first.audioTokens !== undefined) total.audioTokens = first.audioTokens;
   for (const usage of usages) {
     total.outputTokens += usage.outputTokens;
     if (usage.reasoningTokens !== undefined) total.reasoningTokens = (total.reasoningTokens ?? 0) + usage.reasoningTokens;

@@ -1,4 +1,10 @@
-import type { GenerationRequest, ModelRoute } from "../core/types.ts";
+import { mediaParts, textOf } from "../core/content.ts";
+import type { ChatMessage, GenerationRequest, ModelRoute } from "../core/types.ts";
+
+/** Tokens of the prepared media (images, video frames, audio) of a conversation. */
+function mediaTokens(messages: readonly ChatMessage[]): number {
+  return mediaParts(messages).reduce((sum, part) => sum + (part.prepared?.tokens ?? 0), 0);
+}
 
 /** What a request without `max_tokens` is charged for its output up front when the engine has no default. */
 export const UNBOUNDED_OUTPUT_CHARGE = 1024;
@@ -24,7 +30,7 @@ export function estimateTokens(text: string): number {
 export async function admissionCharge(request: GenerationRequest, route: ModelRoute): Promise<number> {
   const input = route.backend.countInputTokens
     ? await route.backend.countInputTokens(request)
-    : estimateTokens(request.messages.flatMap((m) => m.content.map((p) => p.text)).join("\n"));
+    : estimateTokens(request.messages.map(textOf).join("\n")) + mediaTokens(request.messages);
   const output = request.sampling.maxTokens ?? route.defaults.maxTokens ?? UNBOUNDED_OUTPUT_CHARGE;
   return input + output * request.sampling.n;
 }

@@ -5,6 +5,9 @@ import type { Gateway, ModelRegistry } from "../gateway/index.ts";
 import { accessLogger, type Metrics } from "../observability/index.ts";
 import { registerAdminRoutes } from "./adminRoutes.ts";
 import { registerFileRoutes } from "./filesRoutes.ts";
+import { registerUploadRoutes } from "./uploadRoutes.ts";
+import type { MediaFetcher } from "../features/media/fetch.ts";
+import type { UploadStore } from "../features/media/uploads.ts";
 import type { FileService } from "../gateway/files.ts";
 import { gatewayHooks, noteError } from "./gatewayHooks.ts";
 import { nativeErrorBody, nativeErrorFrame, SSE_CONTENT_TYPE, wantsStream } from "../protocols/dashscope/index.ts";
@@ -25,6 +28,8 @@ export interface AppOptions {
   search?: SearchProvider | undefined;
   /** Uploaded files (`/compatible-mode/v1/files`, `/api/v1/files`, `fileid://`); absent: no files API. */
   files?: FileService | undefined;
+  /** Media intake for the multimodal endpoint, and the SDK upload flow's store; absent: media refused. */
+  media?: { fetcher: MediaFetcher; uploads: UploadStore } | undefined;
   /** DataInspection moderators (`X-DashScope-DataInspection`); absent: none configured. */
   inspection?: { moderator: Moderator; always: boolean } | undefined;
   bodyLimitBytes: number;
@@ -142,11 +147,13 @@ export function buildApp(options: AppOptions): OpenscopeApp {
     inspection: options.inspection,
     search: options.search,
     files: options.files,
+    media: options.media?.fetcher,
   };
   registerNativeRoutes(app, routeDeps);
   registerOpenAiRoutes(app, routeDeps);
   registerAdminRoutes(app, options.gateway);
   if (options.files) registerFileRoutes(app, { files: options.files, gateway: options.gateway });
+  if (options.media) registerUploadRoutes(app, { uploads: options.media.uploads, gateway: options.gateway });
   const metrics = options.metrics;
   if (metrics) {
     options.gateway.observe((_account, record) => metrics.observe(record));

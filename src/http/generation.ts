@@ -2,6 +2,8 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { invalidParameter } from "../core/errors.ts";
 import { resolveRequest } from "../core/pipeline.ts";
 import { searchingGeneration } from "../features/search/index.ts";
+import { prepareMedia, withMediaUsage, type MediaTokens } from "../features/media/intake.ts";
+import { mediaParts } from "../core/content.ts";
 import { expandFileReferences } from "../features/documents/fileReferences.ts";
 import { INSPECTION_HEADER, inspectInput, inspectOutput, parseInspectionHeader, type InspectionRequest } from "../features/index.ts";
 import type { EngineEvent, GenerationRequest, ModelRoute } from "../core/types.ts";
@@ -40,6 +42,13 @@ export async function startGeneration(
   generation: GenerationRequest,
 ): Promise<{ events: AsyncIterable<EngineEvent>; dispose: () => void }> {
   const account = request.account!;
+  let tokens: MediaTokens | undefined;
+  if (mediaParts(generation.messages).length > 0) {
+    if (!deps.media) throw invalidParameter("Media input is not enabled on this server.");
+    const ossHeader = request.headers["x-dashscope-ossresourceresolve"];
+    const ossResolve = (Array.isArray(ossHeader) ? ossHeader[0] : ossHeader)?.toLowerCase() === "enable";
+    ({ request: generation, tokens } = await prepareMedia(generation, { fetcher: deps.media, ossResolve }));
+  }
   const sides = inspectedSides(deps, request);
   const moderator = deps.inspection?.moderator;
   if (!moderator && (sides.input || sides.output)) {
@@ -54,5 +63,6 @@ export async function startGeneration(
       ? searchingGeneration(generation, generate, deps.search, signal, { toolCalling: route.backend.capabilities.tools })
       : generate(generation, signal);
   if (moderator && sides.output) events = inspectOutput(events, moderator, generation.messages);
+  if (tokens) events = withMediaUsage(events, tokens);
   return { events: account.observe(events), dispose };
 }

@@ -6,6 +6,7 @@ import type { SearchProvider } from "../features/search/index.ts";
 import type { EngineEvent } from "../core/types.ts";
 import type { Gateway, ModelRegistry } from "../gateway/index.ts";
 import type { FileService } from "../gateway/files.ts";
+import type { MediaFetcher } from "../features/media/fetch.ts";
 import { noteError, type gatewayHooks } from "./gatewayHooks.ts";
 import {
   decodeGeneration,
@@ -34,6 +35,8 @@ export interface NativeRouteDeps {
   stages: readonly RequestStage[];
   /** Reproduce the real server's refusals of thinking-mode combinations openscope can serve. */
   strictCompat: boolean;
+  /** Fetches media (SSRF-safe, `data:`, `oss://`) for the multimodal endpoint; absent: media input is refused. */
+  media: MediaFetcher | undefined;
   /** Uploaded files, for `fileid://` references; absent: references stay as written. */
   files: FileService | undefined;
   /** Web search for `enable_search`; absent: such requests are refused. */
@@ -84,10 +87,10 @@ async function collectEvents(request: FastifyRequest, events: AsyncIterable<Engi
 export function registerNativeRoutes(app: FastifyInstance, deps: NativeRouteDeps): void {
   const { gateway, hooks } = deps;
 
-  app.post(NATIVE_PATHS.textGeneration, { onRequest: hooks.metered("text-generation") }, async (request, reply) => {
+  const generationRoute = (endpoint: "text" | "multimodal") => async (request: FastifyRequest, reply: FastifyReply) => {
     const stream = wantsStream(request.headers);
     request.account!.stream = stream;
-    const decoded = decodeGeneration(request.body, request.id);
+    const decoded = decodeGeneration(request.body, request.id, endpoint);
     const { route, generation } = await routeGeneration(deps, request, decoded.request);
     const shape = finalizeShape(decoded.shape, generation, { stream, strict: deps.strictCompat });
     const { events, dispose } = await startGeneration(deps, request, reply, route, generation);
@@ -97,7 +100,9 @@ export function registerNativeRoutes(app: FastifyInstance, deps: NativeRouteDeps
     } finally {
       dispose();
     }
-  });
+  };
+  app.post(NATIVE_PATHS.textGeneration, { onRequest: hooks.metered("text-generation") }, generationRoute("text"));
+  app.post(NATIVE_PATHS.multimodalGeneration, { onRequest: hooks.metered("multimodal-generation") }, generationRoute("multimodal"));
 
   app.post(NATIVE_PATHS.tokenizer, { onRequest: hooks.metered("tokenizer") }, async (request, reply) => {
     const { model, input } = decodeTokenize(request.body);

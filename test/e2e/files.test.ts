@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { ApiError } from "../../src/core/errors.ts";
+import { textOf } from "../../src/core/content.ts";
 import type { ChatMessage, GenerationRequest } from "../../src/core/types.ts";
 import { expandFileReferences } from "../../src/features/documents/fileReferences.ts";
 import { makeDocx, makePdf } from "../../src/features/documents/testDocuments.ts";
@@ -379,8 +380,8 @@ describe("fileid:// expansion against the FileService", () => {
     const one = String((await uploadOk(keyA.secret, "one.txt", "first document")).id);
     const two = String((await uploadOk(keyA.secret, "two.docx", await makeDocx(["second document"]))).id);
     const expanded = await expandFileReferences(request(`fileid://${one}, fileid://${two}`), files.textReader(callerA()));
-    assert.equal(expanded.messages[0]!.content[0]!.text, "[Document: one.txt]\nfirst document\n\n[Document: two.docx]\nsecond document");
-    assert.equal(expanded.messages[1]!.content[0]!.text, "Are these the same?");
+    assert.equal(textOf(expanded.messages[0]!), "[Document: one.txt]\nfirst document\n\n[Document: two.docx]\nsecond document");
+    assert.equal(textOf(expanded.messages[1]!), "Are these the same?");
 
     const isInvalid = (id: string) => (error: unknown) =>
       error instanceof ApiError && error.status === 400 && error.code === "InvalidParameter" && error.message.includes(id);
@@ -388,6 +389,6 @@ describe("fileid:// expansion against the FileService", () => {
     await assert.rejects(expandFileReferences(request(`fileid://${one}`), files.textReader(callerB())), isInvalid(one));
     // The admin sees every file.
     const admin = await expandFileReferences(request(`fileid://${one}`), files.textReader({ kind: "admin" }));
-    assert.match(admin.messages[0]!.content[0]!.text, /first document/);
+    assert.match(textOf(admin.messages[0]!), /first document/);
   });
 });

@@ -1,3 +1,4 @@
+import { textOf } from "../../core/content.ts";
 import { invalidParameter } from "../../core/errors.ts";
 import type { Backend, BackendStats, Capabilities, EngineEvent, GenerationRequest, GenerationTrace, TokenizeInput, TokenizeResult } from "../../core/types.ts";
 import { UpstreamTransport, type UpstreamModel } from "../upstream/index.ts";
@@ -56,7 +57,7 @@ export class DashScopeUpstreamBackend implements Backend {
   async tokenize(input: TokenizeInput): Promise<TokenizeResult> {
     const replica = this.transport.pool.pick(new Set());
     if (!replica) throw invalidParameter(`No replica of model "${this.#options.name}" is available for tokenizing.`);
-    const messages = input.messages?.map((m) => ({ role: m.role, content: m.content.map((p) => p.text).join("") }));
+    const messages = input.messages?.map((m) => ({ role: m.role, content: textOf(m) }));
     const response = await fetch(`${replica.config.url}/tokenizer`, {
       method: "POST",
       headers: { "Content-Type": "application/json", ...(replica.config.apiKey ? { Authorization: `Bearer ${replica.config.apiKey}` } : {}) },

@@ -1,9 +1,10 @@
+import { textOf } from "../../core/content.ts";
 import type { ChatMessage, GenerationRequest } from "../../core/types.ts";
 
 type Json = Record<string, unknown>;
 
 function message(m: ChatMessage): Json {
-  const out: Json = { role: m.role, content: m.content.map((p) => p.text).join("") };
+  const out: Json = { role: m.role, content: textOf(m) };
   if (m.toolCalls) out.tool_calls = m.toolCalls.map((c, index) => ({ id: c.id, type: "function", index, function: c.function }));
   if (m.toolCallId !== undefined) out.tool_call_id = m.toolCallId;
   if (m.name !== undefined) out.name = m.name;

@@ -1,3 +1,4 @@
+import { textOf } from "../../core/content.ts";
 import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { errors, invalidParameter } from "../../core/errors.ts";
 import { THINK_CLOSE } from "../../features/index.ts";
@@ -242,7 +243,7 @@ export class LlamaBackend implements Backend {
   #markedPrefixLength(request: GenerationRequest, promptTokens: readonly Token[]): number {
     let last = -1;
     request.messages.forEach((message, i) => {
-      if (message.content.some((part) => part.cacheControl !== undefined)) last = i;
+      if (message.content.some((part) => part.type === "text" && part.cacheControl !== undefined)) last = i;
     });
     if (last === -1) return 0;
     const head = this.prompt({ ...request, messages: request.messages.slice(0, last + 1) });
@@ -263,7 +264,7 @@ export class LlamaBackend implements Backend {
 
   async tokenize(input: TokenizeInput): Promise<TokenizeResult> {
     const model = this.#model;
-    const texts = input.prompt !== undefined ? [input.prompt] : (input.messages ?? []).map((m) => m.content.map((p) => p.text).join(""));
+    const texts = input.prompt !== undefined ? [input.prompt] : (input.messages ?? []).map(textOf);
     const tokenIds = texts.flatMap((text) => model.tokenize(text, false));
     const prompt = input.messages ? this.#template.render(input.messages, { enableThinking: false }) : (input.prompt ?? "");
     return { tokenIds, tokens: tokenIds.map((id) => model.detokenize([id], true)), prompt };

@@ -1,3 +1,4 @@
+import { textOf } from "../../core/content.ts";
 import { Template } from "@huggingface/jinja";
 import { invalidParameter } from "../../core/errors.ts";
 import type { ChatMessage, ToolDefinition } from "../../core/types.ts";
@@ -44,7 +45,7 @@ interface TemplateMessage {
 }
 
 function toTemplateMessage(message: ChatMessage): TemplateMessage {
-  const out: TemplateMessage = { role: message.role, content: message.content.map((p) => p.text).join("") };
+  const out: TemplateMessage = { role: message.role, content: textOf(message) };
   if (message.toolCalls) out.tool_calls = message.toolCalls;
   if (message.toolCallId !== undefined) out.tool_call_id = message.toolCallId;
   if (message.name !== undefined) out.name = message.name;
@@ -108,6 +109,6 @@ export class ChatTemplate {
     } catch (error) {
       throw invalidParameter(`The model's chat template could not render the conversation: ${(error as Error).message}`);
     }
-    return prefix ? text + prefix.content.map((p) => p.text).join("") : text;
+    return prefix ? text + textOf(prefix) : text;
   }
 }

@@ -31,8 +31,9 @@ export class OpenAiUpstreamBackend implements Backend {
       thinking: this.#traits.thinking !== undefined,
       grammar: true,
       logprobs: true,
-      vision: false,
-      audio: false,
+      // Media go to the engine as OpenAI content parts (image_url, input_audio); only for models configured to take them.
+      vision: (options.modalities ?? []).some((m) => m === "image" || m === "video"),
+      audio: (options.modalities ?? []).includes("audio"),
       maxN: options.maxN,
       stopTokenIds: this.#traits.stopTokenIds !== undefined,
       topK: this.#traits.topK,

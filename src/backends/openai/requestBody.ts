@@ -1,10 +1,30 @@
-import type { ChatMessage, GenerationRequest, ToolChoice } from "../../core/types.ts";
+import { isMediaPart, textOf } from "../../core/content.ts";
+import type { ChatMessage, ContentPart, GenerationRequest, ToolChoice } from "../../core/types.ts";
 import type { KindTraits } from "./kinds.ts";
 
 type Json = Record<string, unknown>;
 
+const dataUri = (mimeType: string, data: Uint8Array) => `data:${mimeType};base64,${Buffer.from(data).toString("base64")}`;
+
+/** A part as OpenAI-compatible engines take media (vLLM/SGLang/Ollama): images and video frames as `image_url`, audio as `input_audio`. */
+function partBody(part: ContentPart): Json[] {
+  switch (part.type) {
+    case "text":
+      return [{ type: "text", text: part.text }];
+    case "image": {
+      const url = part.prepared ? dataUri(part.prepared.mimeType, part.prepared.data) : part.source;
+      return [{ type: "image_url", image_url: { url } }];
+    }
+    case "video":
+      return (part.prepared?.frames ?? []).map((frame) => ({ type: "image_url", image_url: { url: dataUri(frame.mimeType, frame.data) } }));
+    case "audio":
+      return part.prepared ? [{ type: "input_audio", input_audio: { data: Buffer.from(part.prepared.data).toString("base64"), format: "wav" } }] : [];
+  }
+}
+
 function messageBody(message: ChatMessage): Json {
-  const out: Json = { role: message.role, content: message.content.map((p) => p.text).join("") };
+  const content = message.content.some(isMediaPart) ? message.content.flatMap(partBody) : textOf(message);
+  const out: Json = { role: message.role, content };
   if (message.toolCalls) out.tool_calls = message.toolCalls.map((c) => ({ id: c.id, type: "function", function: c.function }));
   if (message.toolCallId !== undefined) out.tool_call_id = message.toolCallId;
   if (message.name !== undefined) out.name = message.name;

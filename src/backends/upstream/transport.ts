@@ -40,6 +40,8 @@ export interface UpstreamModel extends UpstreamTimings {
   upstreamModel: string;
   replicas: ReplicaConfig[];
   maxN: number;
+  /** Media the model takes (config `modalities`). */
+  modalities?: readonly ("image" | "video" | "audio")[];
 }
 
 export interface TransportOptions extends UpstreamTimings {

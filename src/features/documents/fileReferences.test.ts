@@ -4,6 +4,9 @@ import { ApiError } from "../../core/errors.ts";
 import type { ChatMessage, GenerationRequest } from "../../core/types.ts";
 import { expandFileReferences, fileReferenceIds } from "./fileReferences.ts";
 
+/** A text part's text ("" for media parts). */
+const partText = (part: { type: string; text?: string }): string => (part.type === "text" ? (part.text ?? "") : "");
+
 const docs: Record<string, { filename: string; text: string }> = {
   "file-fe-a": { filename: "a.txt", text: "alpha text" },
   "file-fe-b": { filename: "b.pdf", text: "beta text" },
@@ -49,12 +52,12 @@ describe("expandFileReferences", () => {
     assert.notEqual(expanded, original);
     assert.deepEqual(expanded.messages[0], original.messages[0]);
     assert.equal(expanded.messages[1]!.content.length, 1);
-    assert.equal(expanded.messages[1]!.content[0]!.text, "[Document: b.pdf]\nbeta text\n\n[Document: a.txt]\nalpha text");
+    assert.equal(partText(expanded.messages[1]!.content[0]!), "[Document: b.pdf]\nbeta text\n\n[Document: a.txt]\nalpha text");
     // User and assistant messages are never touched.
     assert.deepEqual(expanded.messages.slice(2), original.messages.slice(2));
     assert.deepEqual(reads, ["file-fe-b", "file-fe-a"]);
     // The input is not mutated.
-    assert.equal(original.messages[1]!.content[0]!.text, "fileid://file-fe-b,fileid://file-fe-a");
+    assert.equal(partText(original.messages[1]!.content[0]!), "fileid://file-fe-b,fileid://file-fe-a");
   });
 
   it("keeps other parts of the same message and their cache control", async () => {

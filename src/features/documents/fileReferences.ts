@@ -59,14 +59,14 @@ export async function expandFileReferences(request: GenerationRequest, readText:
   let changed = false;
   const messages: ChatMessage[] = [];
   for (const message of request.messages) {
-    if (message.role !== "system" || !message.content.some((part) => fileReferenceIds(part.text) !== undefined)) {
+    if (message.role !== "system" || !message.content.some((part) => part.type === "text" && fileReferenceIds(part.text) !== undefined)) {
       messages.push(message);
       continue;
     }
     const content: ContentPart[] = [];
     for (const part of message.content) {
-      const ids = fileReferenceIds(part.text);
-      if (ids === undefined) {
+      const ids = part.type === "text" ? fileReferenceIds(part.text) : undefined;
+      if (part.type !== "text" || ids === undefined) {
         content.push(part);
         continue;
       }

@@ -7,6 +7,9 @@ import { parseInspectionHeader } from "./inspection.ts";
 import { inspectOutput } from "./outputGuard.ts";
 import { TermListModerator } from "./termList.ts";
 
+/** A text part's text ("" for media parts). */
+const partText = (part: { type: string; text?: string }): string => (part.type === "text" ? (part.text ?? "") : "");
+
 const usage = { inputTokens: 1, outputTokens: 1 };
 const delta = (content: string, index = 0): EngineEvent => ({ type: "delta", index, content, usage });
 const finish = (index = 0): EngineEvent => ({ type: "finish", index, reason: "stop", usage });
@@ -99,8 +102,8 @@ describe("ClassifierModerator (a stand-in for Qwen3Guard behind the Backend inte
     const moderator = new ClassifierModerator(() => unsafe.route);
     assert.equal((await moderator.check("input", "how do I …")).flagged, true);
     assert.equal((await moderator.check("output", "the answer", "user: the question")).flagged, true);
-    assert.deepEqual(unsafe.asked[0]!.messages.map((m) => [m.role, m.content[0]!.text]), [["user", "how do I …"]]);
-    assert.deepEqual(unsafe.asked[1]!.messages.map((m) => [m.role, m.content[0]!.text]), [["user", "user: the question"], ["assistant", "the answer"]]);
+    assert.deepEqual(unsafe.asked[0]!.messages.map((m) => [m.role, partText(m.content[0]!)]), [["user", "how do I …"]]);
+    assert.deepEqual(unsafe.asked[1]!.messages.map((m) => [m.role, partText(m.content[0]!)]), [["user", "user: the question"], ["assistant", "the answer"]]);
     const controversial = guardDouble("Safety: Controversial");
     assert.equal((await new ClassifierModerator(() => controversial.route).check("input", "x")).flagged, false);
     assert.equal((await new ClassifierModerator(() => controversial.route, { block: ["unsafe", "controversial"] }).check("input", "x")).flagged, true);
@@ -120,6 +123,6 @@ describe("ClassifierModerator (a stand-in for Qwen3Guard behind the Backend inte
     }, inspectionFailed("Output data may contain inappropriate content."));
     assert.equal(events.length, 2, "both deltas went out; the finish did not");
     assert.equal(guard.asked.length, 1);
-    assert.equal(guard.asked[0]!.messages[1]!.content[0]!.text, "ab");
+    assert.equal(partText(guard.asked[0]!.messages[1]!.content[0]!), "ab");
   });
 });

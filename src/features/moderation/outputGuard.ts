@@ -1,10 +1,11 @@
+import { textOf } from "../../core/content.ts";
 import type { ChatMessage, EngineEvent } from "../../core/types.ts";
 import { inspectionFailed } from "./inspection.ts";
 import type { Moderator } from "./moderator.ts";
 
 /** The conversation's text, as moderators read it (role-tagged lines). */
 export function conversationText(messages: readonly ChatMessage[]): string {
-  return messages.map((m) => `${m.role}: ${m.content.map((p) => p.text).join("")}`).join("\n");
+  return messages.map((m) => `${m.role}: ${textOf(m)}`).join("\n");
 }
 
 /** Refuses the request (400 DataInspectionFailed, the real message) when the input is flagged. */

@@ -75,7 +75,7 @@ async function collect(events: AsyncIterable<EngineEvent>): Promise<EngineEvent[
   return out;
 }
 
-const systemText = (req: GenerationRequest) => req.messages[0]?.role === "system" ? req.messages[0].content.map((p) => p.text).join("") : "";
+const systemText = (req: GenerationRequest) => req.messages[0]?.role === "system" ? req.messages[0].content.map((p) => (p.type === "text" ? p.text : "")).join("") : "";
 
 describe("searchingGeneration", () => {
   it("without features.search it is the backend's stream unchanged", async () => {

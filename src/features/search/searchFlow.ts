@@ -61,7 +61,7 @@ const MAX_SNIPPET_CHARS = 400;
 
 const messageText = (m: ChatMessage): string =>
   m.content
-    .map((p) => p.text)
+    .map((p) => (p.type === "text" ? p.text : ""))
     .join("\n")
     .trim();
 

@@ -5,6 +5,9 @@ import type { ChatMessage, GenerationRequest, JsonSchema, ResponseFormat } from 
 import { ANY_JSON_OBJECT } from "./jsonSchema.ts";
 import { answerSchema, JSON_WORD_MESSAGE, structuredOutputStage } from "./responseFormat.ts";
 
+/** A text part's text ("" for media parts). */
+const partText = (part: { type: string; text?: string }): string => (part.type === "text" ? (part.text ?? "") : "");
+
 const message = (role: ChatMessage["role"], text: string): ChatMessage => ({ role, content: [{ type: "text", text }] });
 
 function request(messages: ChatMessage[], responseFormat?: ResponseFormat): GenerationRequest {
@@ -67,8 +70,8 @@ describe("structuredOutputStage: json_schema", () => {
     assert.equal(out.messages.length, 2);
     const system = out.messages[0]!;
     assert.equal(system.role, "system");
-    assert.equal(system.content[0]!.text, "Be brief.");
-    const instruction = system.content.slice(1).map((p) => p.text).join("");
+    assert.equal(partText(system.content[0]!), "Be brief.");
+    const instruction = system.content.slice(1).map((p) => (p.type === "text" ? p.text : "")).join("");
     assert.ok(instruction.startsWith("\n\n"));
     assert.ok(instruction.includes('"answer"'));
     assert.ok(instruction.includes(JSON.stringify(SCHEMA)));
@@ -79,7 +82,7 @@ describe("structuredOutputStage: json_schema", () => {
     const out = structuredOutputStage(request([message("user", "Hi")], jsonSchema(SCHEMA, false, "the result")));
     assert.equal(out.messages.length, 2);
     assert.equal(out.messages[0]!.role, "system");
-    const instruction = out.messages[0]!.content.map((p) => p.text).join("");
+    const instruction = out.messages[0]!.content.map((p) => (p.type === "text" ? p.text : "")).join("");
     assert.ok(instruction.includes(JSON.stringify(SCHEMA)));
     assert.ok(instruction.includes("the result"));
     assert.deepEqual(out.messages[1], message("user", "Hi"));

@@ -7,7 +7,7 @@ export const JSON_WORD_MESSAGE =
   "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.";
 
 function mentionsJson(messages: readonly ChatMessage[]): boolean {
-  return messages.some((m) => m.content.some((part) => /json/i.test(part.text)));
+  return messages.some((m) => m.content.some((part) => part.type === "text" && /json/i.test(part.text)));
 }
 
 /** The schema the answer must satisfy: any object for json_object, the client's schema otherwise. */

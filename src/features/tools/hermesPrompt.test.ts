@@ -17,7 +17,7 @@ const message = (role: ChatMessage["role"], text: string, extra: Partial<ChatMes
   ...extra,
 });
 const call = (id: string, name: string, args: string): ToolCall => ({ id, type: "function", function: { name, arguments: args } });
-const textOf = (m: ChatMessage | undefined): string => (m?.content ?? []).map((p) => p.text).join("");
+const textOf = (m: ChatMessage | undefined): string => (m?.content ?? []).map((p) => (p.type === "text" ? p.text : "")).join("");
 
 /** Tool calls the parser finds in the text, with the arguments of each call joined. */
 function parseCalls(text: string): { content: string; calls: Array<{ name: string; arguments: string }> } {

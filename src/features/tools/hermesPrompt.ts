@@ -1,3 +1,4 @@
+import { textOf } from "../../core/content.ts";
 import type { ChatMessage, ToolDefinition } from "../../core/types.ts";
 import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN } from "./toolCallParser.ts";
 
@@ -26,7 +27,7 @@ function text(value: string): ChatMessage["content"] {
 }
 
 function joinText(message: ChatMessage): string {
-  return message.content.map((p) => p.text).join("");
+  return textOf(message);
 }
 
 /** The conversation with tools, tool calls and tool results spelled out as text. */

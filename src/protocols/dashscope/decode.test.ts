@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { textOf } from "../../core/content.ts";
 import { ApiError } from "../../core/errors.ts";
 import type { GenerationRequest } from "../../core/types.ts";
 import { decodeGeneration, STOP_TYPE_MESSAGE, type DecodedGeneration } from "./decode.ts";
@@ -165,7 +166,7 @@ describe("decode: real captures", () => {
       request.messages.map((m) => m.role),
       ["system", "assistant", "user"],
     );
-    assert.ok(request.messages[0]!.content[0]!.text.includes("\n"));
+    assert.ok(textOf(request.messages[0]!).includes("\n"));
   });
 
   it("single-generation-message-with-tools-nosse: string stop, forced tool_choice, presence_penalty", { skip: CAPTURES_SKIP }, () => {

@@ -8,6 +8,8 @@ import { isObject, optionalBoolean, optionalNumber, optionalString, wrongType, t
 export interface RequestedShape {
   resultFormat?: "text" | "message";
   incrementalOutput: boolean;
+  /** The multimodal endpoint: message content is always an array of parts. */
+  multimodal?: boolean;
 }
 
 export interface DecodedGeneration {
@@ -134,15 +136,24 @@ export function decodeParameters(body: JsonObject): JsonObject {
 }
 
 /** Decodes a native text-generation body into the core request (protocol.md §3). */
-export function decodeGeneration(body: unknown, requestId: string): DecodedGeneration {
+export function decodeGeneration(body: unknown, requestId: string, endpoint: "text" | "multimodal" = "text"): DecodedGeneration {
   const model = decodeModelName(body);
   const envelope = body as JsonObject;
-  const messages = decodeInputMessages(envelope.input);
+  const multimodal = endpoint === "multimodal";
+  const messages = decodeInputMessages(envelope.input, multimodal);
   const p = decodeParameters(envelope);
   const sampling = decodeSampling(p);
   const shape = decodeShape(p);
   if (sampling.n > 1 && shape.resultFormat !== "message") {
     throw invalidParameter('Parameter n greater than 1 requires result_format "message".');
   }
-  return { request: { requestId, model, messages, sampling, features: decodeFeatures(p) }, shape };
+  const features = decodeFeatures(p);
+  if (multimodal) {
+    shape.multimodal = true;
+    features.media = {
+      highResolution: optionalBoolean(p, "vl_high_resolution_images", "vl_high_resolution_images") ?? false,
+      returnImageSize: optionalBoolean(p, "vl_enable_image_hw_output", "vl_enable_image_hw_output") ?? false,
+    };
+  }
+  return { request: { requestId, model, messages, sampling, features }, shape };
 }

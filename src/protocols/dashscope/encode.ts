@@ -12,6 +12,8 @@ export interface ResponseShape {
   reasoning: boolean;
   /** Choices carry `logprobs.content` (protocol.md §5.5). */
   logprobs: boolean;
+  /** The multimodal endpoint: `message.content` is always an array, `[{"text": …}]` or `[]` (§6.5). */
+  multimodal?: boolean;
 }
 
 /** Native usage; with a web search, `plugins.search` right after the counts (before the details, as the capture has it). */
@@ -66,7 +68,7 @@ function wireToolCall(call: ToolCallState, index: number, order: "stream" | "syn
 function message(shape: ResponseShape, content: string, reasoning: string, toolCalls: object[] | undefined): object {
   return {
     role: "assistant",
-    content,
+    content: shape.multimodal ? (content === "" ? [] : [{ text: content }]) : content,
     ...(shape.reasoning ? { reasoning_content: reasoning } : {}),
     ...(toolCalls && toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
   };

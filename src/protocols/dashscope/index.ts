@@ -9,6 +9,7 @@ export { EMPTY_MESSAGE } from "./messages.ts";
 /** Native paths, relative to the server root (the SDKs' base URL is `<root>/api/v1`). */
 export const NATIVE_PATHS = {
   textGeneration: "/api/v1/services/aigc/text-generation/generation",
+  multimodalGeneration: "/api/v1/services/aigc/multimodal-generation/generation",
   tokenizer: "/api/v1/tokenizer",
   models: "/api/v1/models",
 } as const;

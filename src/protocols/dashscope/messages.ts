@@ -1,5 +1,6 @@
+import { textOf } from "../../core/content.ts";
 import { errors, invalidParameter } from "../../core/errors.ts";
-import type { ChatMessage, ContentPart, Role, ToolCall } from "../../core/types.ts";
+import type { ChatMessage, ContentPart, MediaOptions, MediaPart, Role, ToolCall } from "../../core/types.ts";
 import { isObject, optionalBoolean, optionalString, wrongType, type JsonObject } from "./validate.ts";
 
 /** The real server's message for an empty or misplaced message (captured: parameter-error-*). */
@@ -7,10 +8,56 @@ export const EMPTY_MESSAGE = "Role must be user or assistant and Content length 
 
 const ROLES: readonly Role[] = ["system", "user", "assistant", "tool"];
 
-function decodeContentPart(part: unknown, field: string): ContentPart {
+function pixels(part: JsonObject, key: string, field: string): number | undefined {
+  const value = part[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) throw invalidParameter(`${field}.${key} must be a positive integer.`);
+  return value;
+}
+
+function mediaSource(value: unknown, field: string): string {
+  if (typeof value !== "string" || value.trim() === "") throw invalidParameter(`${field} must be a non-empty URL string.`);
+  return value.trim();
+}
+
+/** `{"image"}`, `{"video"}` (a file URL or a list of frame URLs) and `{"audio"}` items of the multimodal endpoint. */
+function decodeMediaPart(part: JsonObject, field: string): MediaPart | undefined {
+  if ("image" in part) {
+    const options: MediaOptions = {};
+    const min = pixels(part, "min_pixels", field);
+    const max = pixels(part, "max_pixels", field);
+    if (min !== undefined) options.minPixels = min;
+    if (max !== undefined) options.maxPixels = max;
+    return { type: "image", source: mediaSource(part.image, `${field}.image`), options };
+  }
+  if ("video" in part) {
+    const video = part.video;
+    const source = Array.isArray(video) ? video.map((frame, i) => mediaSource(frame, `${field}.video[${i}]`)) : mediaSource(video, `${field}.video`);
+    if (Array.isArray(source) && source.length < 4) throw invalidParameter(`${field}.video must list at least 4 frames.`);
+    const options: MediaOptions = {};
+    const fps = part.fps;
+    if (fps !== undefined && fps !== null) {
+      if (typeof fps !== "number" || fps < 0.1 || fps > 10) throw invalidParameter(`${field}.fps must be a number in [0.1, 10].`);
+      options.fps = fps;
+    }
+    for (const [key, name] of [["min_pixels", "minPixels"], ["max_pixels", "maxPixels"], ["total_pixels", "totalPixels"]] as const) {
+      const value = pixels(part, key, field);
+      if (value !== undefined) options[name] = value;
+    }
+    return { type: "video", source, options };
+  }
+  if ("audio" in part) return { type: "audio", source: mediaSource(part.audio, `${field}.audio`) };
+  return undefined;
+}
+
+function decodeContentPart(part: unknown, field: string, allowMedia: boolean): ContentPart {
   if (typeof part === "string") return { type: "text", text: part };
   if (!isObject(part)) wrongType(field, "an object", part);
   const text = part.text;
+  if (typeof text !== "string" && allowMedia) {
+    const media = decodeMediaPart(part, field);
+    if (media) return media;
+  }
   if (typeof text !== "string") {
     const kinds = ["image", "video", "audio", "image_url", "doc_url", "file"].filter((k) => k in part || part.type === k);
     const kind = kinds[0];
@@ -36,11 +83,11 @@ function decodeContentPart(part: unknown, field: string): ContentPart {
   return decoded;
 }
 
-function decodeContent(content: unknown, field: string): ContentPart[] {
+function decodeContent(content: unknown, field: string, allowMedia: boolean): ContentPart[] {
   if (content === undefined || content === null) return [];
   if (typeof content === "string") return content === "" ? [] : [{ type: "text", text: content }];
   if (!Array.isArray(content)) wrongType(field, "a string or an array of content parts", content);
-  return content.map((part, i) => decodeContentPart(part, `${field}[${i}]`));
+  return content.map((part, i) => decodeContentPart(part, `${field}[${i}]`, allowMedia));
 }
 
 function decodeToolCalls(value: unknown, field: string): ToolCall[] | undefined {
@@ -57,11 +104,9 @@ function decodeToolCalls(value: unknown, field: string): ToolCall[] | undefined 
   });
 }
 
-export function textOf(message: ChatMessage): string {
-  return message.content.map((p) => p.text).join("");
-}
+export { textOf };
 
-function decodeMessage(raw: unknown, i: number): ChatMessage {
+function decodeMessage(raw: unknown, i: number, allowMedia: boolean): ChatMessage {
   const field = `input.messages[${i}]`;
   if (!isObject(raw)) wrongType(field, "an object", raw);
   const role = raw.role;
@@ -69,7 +114,7 @@ function decodeMessage(raw: unknown, i: number): ChatMessage {
     throw invalidParameter(`${field}.role must be one of system, user, assistant, tool; got ${JSON.stringify(role ?? null)}.`);
   }
   if (!("content" in raw) && role !== "assistant") throw invalidParameter("The content field is a required field.");
-  const message: ChatMessage = { role: role as Role, content: decodeContent(raw.content, `${field}.content`) };
+  const message: ChatMessage = { role: role as Role, content: decodeContent(raw.content, `${field}.content`, allowMedia) };
   const name = optionalString(raw, "name", `${field}.name`);
   if (name !== undefined) message.name = name;
   const toolCallId = optionalString(raw, "tool_call_id", `${field}.tool_call_id`);
@@ -87,15 +132,15 @@ function decodeMessage(raw: unknown, i: number): ChatMessage {
  * answer a tool call, and a last turn the model can answer. Like the real server it accepts
  * several system messages or an assistant turn first; the model's template decides.
  */
-export function decodeMessages(raw: unknown): ChatMessage[] {
+export function decodeMessages(raw: unknown, allowMedia = false): ChatMessage[] {
   if (!Array.isArray(raw)) wrongType("input.messages", "an array", raw);
   if (raw.length === 0) throw invalidParameter(EMPTY_MESSAGE);
-  const messages = raw.map(decodeMessage);
+  const messages = raw.map((message, i) => decodeMessage(message, i, allowMedia));
   messages.forEach((message, i) => {
     if (message.role === "tool" && !messages.slice(0, i).some((m) => m.toolCalls)) {
       throw invalidParameter('messages with role "tool" must be a response to a preceeding message with "tool_calls"');
     }
-    const empty = textOf(message) === "";
+    const empty = textOf(message) === "" && !message.content.some((part) => part.type !== "text");
     if (message.role === "user" && empty) throw invalidParameter(EMPTY_MESSAGE);
     if (message.role === "assistant" && empty && !message.toolCalls && !message.reasoningContent) {
       throw invalidParameter(EMPTY_MESSAGE);
@@ -130,7 +175,8 @@ export function decodeHistory(raw: unknown): ChatMessage[] {
 }
 
 /** `input` of the text-generation and tokenizer APIs: messages, prompt, or legacy history + prompt. */
-export function decodeInputMessages(input: unknown): ChatMessage[] {
+/** `input` of a generation request; media items are decoded only for the multimodal endpoint (`allowMedia`). */
+export function decodeInputMessages(input: unknown, allowMedia = false): ChatMessage[] {
   if (input === undefined || input === null) throw errors.emptyInput();
   if (!isObject(input)) wrongType("input", "an object", input);
   const prompt = optionalString(input as JsonObject, "prompt", "input.prompt");
@@ -142,9 +188,9 @@ export function decodeInputMessages(input: unknown): ChatMessage[] {
   const promptMessage: ChatMessage[] = prompt ? [{ role: "user", content: [{ type: "text", text: prompt }] }] : [];
   if (hasMessages) {
     if (Array.isArray(input.messages) && input.messages.length > 0 && promptMessage.length > 0) {
-      return decodeMessages([...input.messages, { role: "user", content: prompt }]);
+      return decodeMessages([...input.messages, { role: "user", content: prompt }], allowMedia);
     }
-    return decodeMessages(input.messages);
+    return decodeMessages(input.messages, allowMedia);
   }
   const history = input.history === undefined || input.history === null ? [] : decodeHistory(input.history);
   return [...history, ...promptMessage];

@@ -43,9 +43,11 @@ export function finalizeShape(requested: RequestedShape, request: GenerationRequ
     throw invalidParameter(`The result_format parameter must be "message" when ${what}.`);
   }
   return {
-    resultFormat: requested.resultFormat ?? (needsMessage || thinking ? "message" : "text"),
+    // The multimodal endpoint always answers in message format.
+    resultFormat: requested.multimodal ? "message" : (requested.resultFormat ?? (needsMessage || thinking ? "message" : "text")),
     incrementalOutput: requested.incrementalOutput,
     reasoning: thinking,
     logprobs: features.logprobs !== undefined,
+    ...(requested.multimodal ? { multimodal: true } : {}),
   };
 }

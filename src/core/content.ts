@@ -1,0 +1,15 @@
+import type { ChatMessage, ContentPart, MediaPart, TextPart } from "./types.ts";
+
+export const isTextPart = (part: ContentPart): part is TextPart => part.type === "text";
+
+export const isMediaPart = (part: ContentPart): part is MediaPart => part.type !== "text";
+
+/** A message's text: its text parts joined (media parts have none). */
+export function textOf(message: Pick<ChatMessage, "content">): string {
+  return message.content.map((part) => (part.type === "text" ? part.text : "")).join("");
+}
+
+/** Every media part of a conversation, in order. */
+export function mediaParts(messages: readonly ChatMessage[]): MediaPart[] {
+  return messages.flatMap((message) => message.content.filter(isMediaPart));
+}

@@ -1,0 +1,93 @@
+import { ApiError, invalidParameter } from "../../core/errors.ts";
+import type { EngineEvent, GenerationRequest, MediaPart } from "../../core/types.ts";
+import { prepareAudio } from "./audio.ts";
+import type { MediaFetcher } from "./fetch.ts";
+import { prepareImage } from "./image.ts";
+import { MediaProcessError } from "./process.ts";
+import { prepareVideoFrames, sampleVideo } from "./video.ts";
+import { imageRules, videoRules, VisionInputError } from "./vision.ts";
+
+/** Input tokens of a request's media, by kind (reported in `usage.image_tokens` etc.). */
+export interface MediaTokens {
+  image: number;
+  video: number;
+  audio: number;
+}
+
+export interface IntakeOptions {
+  fetcher: MediaFetcher;
+  /** The request sent `X-DashScope-OssResourceResolve: enable`: `oss://` keys from the upload flow resolve. */
+  ossResolve: boolean;
+}
+
+/** Processing failures as DashScope errors: the client's media → 400; our tools failing → 503. */
+function asApiError(error: unknown): unknown {
+  if (error instanceof ApiError) return error;
+  if (error instanceof VisionInputError) return invalidParameter(error.message);
+  if (error instanceof MediaProcessError) {
+    return new ApiError(503, "ServiceUnavailable", `Media processing failed on this server${error.timedOut ? " (timed out)" : ""}; please try again later.`);
+  }
+  return error;
+}
+
+async function preparePart(part: MediaPart, model: string, request: GenerationRequest, options: IntakeOptions): Promise<MediaPart> {
+  const fetch = (source: string, kind: "image" | "video" | "audio") => options.fetcher.fetch(source, kind, { ossResolve: options.ossResolve });
+  switch (part.type) {
+    case "image": {
+      const { bytes } = await fetch(part.source, "image");
+      const rules = imageRules(model, { ...part.options, highResolution: request.features.media?.highResolution ?? false });
+      const image = await prepareImage(bytes, rules);
+      return { ...part, prepared: { mimeType: image.mimeType, data: image.bytes, width: image.width, height: image.height, tokens: image.tokens } };
+    }
+    case "video": {
+      const rules = videoRules(model, part.options);
+      const video = Array.isArray(part.source)
+        ? await prepareVideoFrames(await Promise.all(part.source.map(async (frame) => (await fetch(frame, "image")).bytes)), rules)
+        : await sampleVideo((await fetch(part.source, "video")).bytes, rules);
+      const frames = video.frames.map((data) => ({ mimeType: video.mimeType, data }));
+      return { ...part, prepared: { frames, width: video.width, height: video.height, tokens: video.tokens } };
+    }
+    case "audio": {
+      const audio = await prepareAudio((await fetch(part.source, "audio")).bytes);
+      return { ...part, prepared: { mimeType: "audio/wav", data: audio.wav16kMono, durationSeconds: audio.durationSeconds, tokens: audio.tokens } };
+    }
+  }
+}
+
+/**
+ * Fetches (SSRF-safe, `data:`, `oss://`) and prepares every media part of a request with the
+ * Qwen-VL rules of the model the client named (resize to the patch grid, video frames sampled at
+ * `fps` within `total_pixels`, audio resampled to 16 kHz mono), counting their tokens.
+ */
+export async function prepareMedia(request: GenerationRequest, options: IntakeOptions): Promise<{ request: GenerationRequest; tokens: MediaTokens }> {
+  const tokens: MediaTokens = { image: 0, video: 0, audio: 0 };
+  const messages = [];
+  try {
+    for (const message of request.messages) {
+      const content = [];
+      for (const part of message.content) {
+        if (part.type === "text") {
+          content.push(part);
+          continue;
+        }
+        const prepared = await preparePart(part, request.model, request, options);
+        tokens[prepared.type] += prepared.prepared?.tokens ?? 0;
+        content.push(prepared);
+      }
+      messages.push({ ...message, content });
+    }
+  } catch (error) {
+    throw asApiError(error);
+  }
+  return { request: { ...request, messages }, tokens };
+}
+
+/** Adds the media token counts to every event's usage (`usage.image_tokens`, …, on the wire). */
+export async function* withMediaUsage(events: AsyncIterable<EngineEvent>, tokens: MediaTokens): AsyncGenerator<EngineEvent> {
+  const counts = {
+    ...(tokens.image > 0 ? { imageTokens: tokens.image } : {}),
+    ...(tokens.video > 0 ? { videoTokens: tokens.video } : {}),
+    ...(tokens.audio > 0 ? { audioTokens: tokens.audio } : {}),
+  };
+  for await (const event of events) yield { ...event, usage: { ...event.usage, ...counts } };
+}

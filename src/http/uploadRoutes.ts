@@ -1,0 +1,111 @@
+/**
+ * The SDKs' local-file upload flow (protocol.md §9): `GET /api/v1/uploads?action=getPolicy` hands
+ * out a policy whose `upload_host` is this server's `/oss-upload`, and `POST /oss-upload` takes
+ * the OSS-style multipart form the SDK sends there (no Authorization: the signed policy is the
+ * authorization). The multipart parser lives in its own plugin scope, so it wins over the app's
+ * catch-all content-type parser for these routes only.
+ */
+import multipart, { type MultipartFile } from "@fastify/multipart";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { ApiError, errors, invalidParameter } from "../core/errors.ts";
+import type { UploadFields, UploadStore } from "../features/media/uploads.ts";
+import { uploadErrors } from "../features/media/uploads.ts";
+import type { Gateway } from "../gateway/index.ts";
+
+export interface UploadRouteDeps {
+  uploads: UploadStore;
+  gateway: Gateway;
+  /**
+   * Build `upload_host` from `X-Forwarded-Proto` / `X-Forwarded-Host` (set only behind a proxy
+   * that sets them; a client could otherwise choose the host its own policy names). Default off.
+   */
+  trustForwardedHeaders?: boolean;
+}
+
+export const UPLOADS_PATH = "/api/v1/uploads";
+export const OSS_UPLOAD_PATH = "/oss-upload";
+
+/** The form fields the SDK sends (and a few spares); anything beyond is refused. */
+const MAX_FIELDS = 20;
+const MAX_FIELD_BYTES = 16 * 1024;
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function queryValue(request: FastifyRequest, name: string): string | undefined {
+  const value = ((request.query ?? {}) as Record<string, string | string[] | undefined>)[name];
+  return Array.isArray(value) ? value.at(-1) : value;
+}
+
+/** This server's base URL as the client reached it. */
+export function baseUrlOf(request: FastifyRequest, trustForwardedHeaders: boolean): string {
+  let protocol: string = request.protocol;
+  let host = request.host;
+  if (trustForwardedHeaders) {
+    const proto = headerValue(request.headers["x-forwarded-proto"])?.split(",")[0]?.trim().toLowerCase();
+    const forwardedHost = headerValue(request.headers["x-forwarded-host"])?.split(",")[0]?.trim();
+    if (proto === "http" || proto === "https") protocol = proto;
+    if (forwardedHost) host = forwardedHost;
+  }
+  // A Host value that is not a plain host[:port] is not echoed into a URL.
+  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(host)) throw invalidParameter("The Host header is not a valid host name.");
+  return `${protocol}://${host}`;
+}
+
+export function registerUploadRoutes(app: FastifyInstance, deps: UploadRouteDeps): void {
+  const { uploads, gateway } = deps;
+  const trustForwarded = deps.trustForwardedHeaders ?? false;
+
+  app.get(UPLOADS_PATH, async (request, reply) => {
+    await gateway.auth.authenticate(request.headers.authorization, headerValue(request.headers["x-dashscope-workspace"]));
+    const action = queryValue(request, "action");
+    if (action !== "getPolicy") throw invalidParameter(`Unsupported action "${action ?? ""}": only action=getPolicy is supported.`);
+    const model = queryValue(request, "model");
+    if (!model) throw errors.emptyModel();
+    const data = uploads.policy(model, `${baseUrlOf(request, trustForwarded)}${OSS_UPLOAD_PATH}`);
+    return reply.type("application/json").send({ data, request_id: request.id });
+  });
+
+  app.register(async (scope) => {
+    await scope.register(multipart, {
+      throwFileSizeLimit: false,
+      limits: { fileSize: uploads.maxBytes, files: 1, fields: MAX_FIELDS, parts: MAX_FIELDS + 1, fieldSize: MAX_FIELD_BYTES },
+    });
+
+    scope.post(OSS_UPLOAD_PATH, async (request, reply) => {
+      if (!request.isMultipart()) throw invalidParameter("The request body must be multipart/form-data.");
+      const fields: UploadFields = {};
+      let file: { bytes: Buffer; filename: string; contentType: string; tooLarge: boolean } | undefined;
+      try {
+        for await (const part of request.parts()) {
+          if (part.type === "file") {
+            const upload = part as MultipartFile;
+            if (upload.fieldname !== "file" || file !== undefined) {
+              upload.file.resume();
+              continue;
+            }
+            // The signed fields come first: refuse a bad signature before reading the file.
+            uploads.check(fields);
+            const bytes = await upload.toBuffer();
+            file = { bytes, filename: upload.filename, contentType: upload.mimetype, tooLarge: upload.file.truncated };
+          } else if (part.fieldname !== "file" && !(part.fieldname in fields)) {
+            // OSS takes the first value of a repeated field.
+            fields[part.fieldname] = typeof part.value === "string" ? part.value : String(part.value);
+          }
+        }
+      } catch (error) {
+        if (error instanceof ApiError) throw error;
+        const code = (error as { code?: unknown }).code;
+        if (typeof code === "string" && code.startsWith("FST_")) throw invalidParameter(`Invalid multipart body: ${(error as Error).message}`);
+        throw error;
+      }
+      if (file === undefined) throw uploadErrors.missing("file");
+      if (file.tooLarge) throw uploadErrors.tooLarge(uploads.maxBytes);
+      await uploads.accept(fields, file);
+      const status = fields.success_action_status;
+      const code = status === "201" || status === "204" ? Number(status) : 200;
+      return reply.code(code).send();
+    });
+  });
+}
