@@ -34,6 +34,8 @@ export interface PreparedImage {
 export interface PreparedVideo {
   /** The sampled (or given) frames, resized. */
   frames: { mimeType: string; data: Uint8Array }[];
+  /** The video file as fetched (absent for frame lists), for engines that take whole videos. */
+  file?: { mimeType: string; data: Uint8Array };
   width: number;
   height: number;
   tokens: number;

@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import sharp from "sharp";
 import type { RunningServer } from "../../src/cli/serve.ts";
 import { imageRules, imageTokens } from "../../src/features/media/vision.ts";
-import { ffmpegSkip, testAudio } from "../../src/features/media/testMedia.ts";
+import { ffmpegSkip, testAudio, testVideo } from "../../src/features/media/testMedia.ts";
 import { postJson, postSse, startTestServer, type TestServer } from "../helpers/server.ts";
 import { startUpstreamFront } from "../helpers/upstream.ts";
 
@@ -148,6 +148,19 @@ describe("multimodal through an OpenAI-compatible vision engine (a local stand-i
     assert.ok(reply.body.usage.video_tokens > 0);
   });
 
+  it("a video file: sampled with ffmpeg for the token count, forwarded whole as video_url; usage.video_tokens and input_tokens_details", async (t) => {
+    const skip = await ffmpegSkip();
+    if (skip) return t.skip(skip);
+    const video = await testVideo({ seconds: 3, width: 320, height: 240, rate: 25 });
+    const reply = await postJson(front.url, ask([{ video: dataUri("video/mp4", video), fps: 2 }, { text: "what happens?" }]), { path: MULTIMODAL });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    const [part] = forwarded(engine);
+    assert.equal(part.type, "video_url");
+    assert.match(part.video_url.url, /^data:video\/mp4;base64,/);
+    assert.ok(reply.body.usage.video_tokens > 0);
+    assert.equal(reply.body.usage.input_tokens_details.video_tokens, reply.body.usage.video_tokens);
+  });
+
   it("audio: resampled to 16 kHz mono WAV and forwarded as input_audio; usage.audio_tokens", async (t) => {
     const skip = await ffmpegSkip();
     if (skip) return t.skip(skip);
@@ -167,3 +180,44 @@ describe("multimodal through an OpenAI-compatible vision engine (a local stand-i
     assert.equal(corrupt.status, 400);
   });
 });
+
+/** A local HTTP server standing in for DashScope's native multimodal endpoint: records each request, answers one SSE frame. */
+async function dashscopeStandIn(): Promise<{ url: string; requests: { path: string; body: Json }[]; close: () => Promise<void> }> {
+  const requests: { path: string; body: Json }[] = [];
+  const server: Server = createServer((req, res) => {
+    let text = "";
+    req.on("data", (chunk) => (text += chunk));
+    req.on("end", () => {
+      requests.push({ path: req.url ?? "", body: JSON.parse(text) });
+      res.writeHead(200, { "Content-Type": "text/event-stream;charset=UTF-8" });
+      const frame = { output: { choices: [{ message: { content: [{ text: "海滩" }], role: "assistant" }, finish_reason: "stop" }] }, usage: { input_tokens: 1283, output_tokens: 1, image_tokens: 1247 }, request_id: "up" };
+      res.end(`id:1\nevent:result\n:HTTP_STATUS/200\ndata:${JSON.stringify(frame)}\n\n`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/api/v1`, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+describe("multimodal through the dashscope kind (a local stand-in for DashScope's native API)", () => {
+  it("goes to the multimodal endpoint with native items: prepared media as data: URIs, options and parameters kept", async () => {
+    const upstream = await dashscopeStandIn();
+    const front = await startUpstreamFront([upstream.url], { kind: "dashscope", aliases: ["qwen-vl-plus"], modalities: ["image"] });
+    try {
+      const reply = await postJson(front.url, ask([{ image: dataUri("image/png", await png(500, 300)), max_pixels: 200_000 }, { text: "where?" }], { vl_high_resolution_images: true }), { path: MULTIMODAL });
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      const sent = upstream.requests.at(-1)!;
+      assert.equal(sent.path, "/api/v1/services/aigc/multimodal-generation/generation");
+      const [image, text] = sent.body.input.messages.at(-1).content;
+      assert.match(image.image, /^data:image\/png;base64,/);
+      assert.equal(image.max_pixels, 200_000);
+      assert.deepEqual(text, { text: "where?" });
+      assert.equal(sent.body.parameters.vl_high_resolution_images, true);
+      assert.deepEqual(reply.body.output.choices[0].message.content, [{ text: "海滩" }]);
+    } finally {
+      await front.close();
+      await upstream.close();
+    }
+  });
+});
+

@@ -1,4 +1,6 @@
-import { textOf } from "../../core/content.ts";
+import { mediaParts, textOf } from "../../core/content.ts";
+
+const MULTIMODAL_PATH = "/services/aigc/multimodal-generation/generation";
 import { invalidParameter } from "../../core/errors.ts";
 import type { Backend, BackendStats, Capabilities, EngineEvent, GenerationRequest, GenerationTrace, TokenizeInput, TokenizeResult } from "../../core/types.ts";
 import { UpstreamTransport, type UpstreamModel } from "../upstream/index.ts";
@@ -34,8 +36,9 @@ export class DashScopeUpstreamBackend implements Backend {
       thinking: true,
       grammar: true,
       logprobs: true,
-      vision: false,
-      audio: false,
+      // Media go to the multimodal endpoint in its native form, for models configured to take them.
+      vision: (options.modalities ?? []).some((m) => m === "image" || m === "video"),
+      audio: (options.modalities ?? []).includes("audio"),
       maxN: options.maxN,
       stopTokenIds: true,
       topK: true,
@@ -46,7 +49,9 @@ export class DashScopeUpstreamBackend implements Backend {
   }
 
   generate(request: GenerationRequest, signal: AbortSignal, trace?: GenerationTrace): AsyncIterable<EngineEvent> {
-    return this.transport.stream(JSON.stringify(nativeBody(request, this.#options.upstreamModel)), () => new NativeFrameTranslator(), signal, trace);
+    const body = nativeBody(request, this.#options.upstreamModel);
+    const multimodal = request.features.media !== undefined || mediaParts(request.messages).length > 0;
+    return this.transport.stream(JSON.stringify(body), () => new NativeFrameTranslator(), signal, trace, multimodal ? MULTIMODAL_PATH : undefined);
   }
 
   stats(): BackendStats {

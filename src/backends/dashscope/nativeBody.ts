@@ -1,10 +1,39 @@
-import { textOf } from "../../core/content.ts";
-import type { ChatMessage, GenerationRequest } from "../../core/types.ts";
+import { mediaParts, textOf } from "../../core/content.ts";
+import type { ChatMessage, ContentPart, GenerationRequest, MediaOptions } from "../../core/types.ts";
 
 type Json = Record<string, unknown>;
 
-function message(m: ChatMessage): Json {
-  const out: Json = { role: m.role, content: textOf(m) };
+const dataUri = (mimeType: string, data: Uint8Array) => `data:${mimeType};base64,${Buffer.from(data).toString("base64")}`;
+
+/** A public URL the upstream server can fetch itself, else the prepared bytes as a `data:` URI (oss:// keys of this server, data: inputs). */
+const forwardable = (source: string, prepared: () => string | undefined) => (/^https?:\/\//i.test(source) ? source : (prepared() ?? source));
+
+/** A content item in the multimodal endpoint's native form: `{"text"}`, `{"image"}`, `{"video"}`, `{"audio"}` with their options. */
+function item(part: ContentPart): Json {
+  const pixels = (o: MediaOptions): Json => ({
+    ...(o.minPixels !== undefined ? { min_pixels: o.minPixels } : {}),
+    ...(o.maxPixels !== undefined ? { max_pixels: o.maxPixels } : {}),
+    ...(o.totalPixels !== undefined ? { total_pixels: o.totalPixels } : {}),
+    ...(o.fps !== undefined ? { fps: o.fps } : {}),
+  });
+  switch (part.type) {
+    case "text":
+      return { text: part.text };
+    case "image":
+      return { image: forwardable(part.source, () => part.prepared && dataUri(part.prepared.mimeType, part.prepared.data)), ...pixels(part.options) };
+    case "video": {
+      const video = Array.isArray(part.source)
+        ? part.source.map((frame, i) => forwardable(frame, () => { const f = part.prepared?.frames[i]; return f && dataUri(f.mimeType, f.data); }))
+        : forwardable(part.source, () => part.prepared?.file && dataUri(part.prepared.file.mimeType, part.prepared.file.data));
+      return { video, ...pixels(part.options) };
+    }
+    case "audio":
+      return { audio: forwardable(part.source, () => part.prepared && dataUri(part.prepared.mimeType, part.prepared.data)) };
+  }
+}
+
+function message(m: ChatMessage, multimodal: boolean): Json {
+  const out: Json = { role: m.role, content: multimodal ? m.content.map(item) : textOf(m) };
   if (m.toolCalls) out.tool_calls = m.toolCalls.map((c, index) => ({ id: c.id, type: "function", index, function: c.function }));
   if (m.toolCallId !== undefined) out.tool_call_id = m.toolCallId;
   if (m.name !== undefined) out.name = m.name;
@@ -50,5 +79,8 @@ export function nativeBody(request: GenerationRequest, upstreamModel: string): J
     parameters.logprobs = true;
     parameters.top_logprobs = f.logprobs.topLogprobs;
   }
-  return { model: upstreamModel, input: { messages: request.messages.map(message) }, parameters };
+  const multimodal = request.features.media !== undefined || mediaParts(request.messages).length > 0;
+  if (request.features.media?.highResolution) parameters.vl_high_resolution_images = true;
+  if (request.features.media?.returnImageSize) parameters.vl_enable_image_hw_output = true;
+  return { model: upstreamModel, input: { messages: request.messages.map((m) => message(m, multimodal)) }, parameters };
 }

@@ -6,7 +6,7 @@ type Json = Record<string, unknown>;
 
 const dataUri = (mimeType: string, data: Uint8Array) => `data:${mimeType};base64,${Buffer.from(data).toString("base64")}`;
 
-/** A part as OpenAI-compatible engines take media (vLLM/SGLang/Ollama): images and video frames as `image_url`, audio as `input_audio`. */
+/** A part as OpenAI-compatible engines take media (vLLM/SGLang/Ollama): images as `image_url`, a video file as `video_url` (frame lists as images), audio as `input_audio`. */
 function partBody(part: ContentPart): Json[] {
   switch (part.type) {
     case "text":
@@ -15,8 +15,11 @@ function partBody(part: ContentPart): Json[] {
       const url = part.prepared ? dataUri(part.prepared.mimeType, part.prepared.data) : part.source;
       return [{ type: "image_url", image_url: { url } }];
     }
-    case "video":
+    case "video": {
+      const file = part.prepared?.file;
+      if (file) return [{ type: "video_url", video_url: { url: dataUri(file.mimeType, file.data) } }];
       return (part.prepared?.frames ?? []).map((frame) => ({ type: "image_url", image_url: { url: dataUri(frame.mimeType, frame.data) } }));
+    }
     case "audio":
       return part.prepared ? [{ type: "input_audio", input_audio: { data: Buffer.from(part.prepared.data).toString("base64"), format: "wav" } }] : [];
   }

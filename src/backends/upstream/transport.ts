@@ -129,20 +129,20 @@ export class UpstreamTransport {
   }
 
   /** One request to the model, inside the model's concurrency cap when one is configured. */
-  async *stream(body: string, translator: () => StreamTranslator, signal: AbortSignal, trace?: GenerationTrace): AsyncGenerator<EngineEvent> {
-    if (!this.#gate) return yield* this.#stream(body, translator, signal, trace);
+  async *stream(body: string, translator: () => StreamTranslator, signal: AbortSignal, trace?: GenerationTrace, path?: string): AsyncGenerator<EngineEvent> {
+    if (!this.#gate) return yield* this.#stream(body, translator, signal, trace, path);
     const place = await this.#gate.acquire(1, signal);
     try {
-      yield* this.#stream(body, translator, signal, trace);
+      yield* this.#stream(body, translator, signal, trace, path);
     } finally {
       this.#gate.release(place);
     }
   }
 
-  async *#stream(body: string, translator: () => StreamTranslator, signal: AbortSignal, trace?: GenerationTrace): AsyncGenerator<EngineEvent> {
+  async *#stream(body: string, translator: () => StreamTranslator, signal: AbortSignal, trace?: GenerationTrace, path?: string): AsyncGenerator<EngineEvent> {
     const tried = new Set<ReplicaState>();
     for (;;) {
-      const attempt = await this.#connect(body, tried, signal);
+      const attempt = await this.#connect(body, tried, signal, path);
       if (trace) trace.replica = attempt.replica.config.url;
       const translate = translator();
       const finishes = new Map<number, FinishReason>();
@@ -182,7 +182,7 @@ export class UpstreamTransport {
   }
 
   /** POSTs to the least-loaded usable replica, moving on to the next while replicas fail before answering. */
-  async #connect(body: string, tried: Set<ReplicaState>, signal: AbortSignal): Promise<Attempt> {
+  async #connect(body: string, tried: Set<ReplicaState>, signal: AbortSignal, path = this.#options.path): Promise<Attempt> {
     for (;;) {
       const replica = this.pool.pick(tried);
       if (!replica) {
@@ -194,7 +194,7 @@ export class UpstreamTransport {
       let timer = setTimeout(() => controller.abort(new Error("no response in time")), this.#options.firstByteTimeoutMs);
       const clear = () => clearTimeout(timer);
       try {
-        const response = await fetch(`${replica.config.url}${this.#options.path}`, {
+        const response = await fetch(`${replica.config.url}${path}`, {
           method: "POST",
           headers: { ...this.#auth(replica), ...this.#options.headers, "Content-Type": "application/json" },
           body,

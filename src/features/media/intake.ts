@@ -41,11 +41,15 @@ async function preparePart(part: MediaPart, model: string, request: GenerationRe
     }
     case "video": {
       const rules = videoRules(model, part.options);
-      const video = Array.isArray(part.source)
-        ? await prepareVideoFrames(await Promise.all(part.source.map(async (frame) => (await fetch(frame, "image")).bytes)), rules)
-        : await sampleVideo((await fetch(part.source, "video")).bytes, rules);
+      if (Array.isArray(part.source)) {
+        const video = await prepareVideoFrames(await Promise.all(part.source.map(async (frame) => (await fetch(frame, "image")).bytes)), rules);
+        const frames = video.frames.map((data) => ({ mimeType: video.mimeType, data }));
+        return { ...part, prepared: { frames, width: video.width, height: video.height, tokens: video.tokens } };
+      }
+      const file = await fetch(part.source, "video");
+      const video = await sampleVideo(file.bytes, rules);
       const frames = video.frames.map((data) => ({ mimeType: video.mimeType, data }));
-      return { ...part, prepared: { frames, width: video.width, height: video.height, tokens: video.tokens } };
+      return { ...part, prepared: { frames, file: { mimeType: file.contentType, data: file.bytes }, width: video.width, height: video.height, tokens: video.tokens } };
     }
     case "audio": {
       const audio = await prepareAudio((await fetch(part.source, "audio")).bytes);

@@ -18,10 +18,24 @@ export interface ResponseShape {
 
 /** Native usage; with a web search, `plugins.search` right after the counts (before the details, as the capture has it). */
 export function wireUsage(usage: Usage, search?: SearchOutcome["usage"]): Record<string, unknown> {
-  const wire = usageOnTheWire(usage, { input: "input_tokens", output: "output_tokens", outputDetails: "output_tokens_details" });
+  const wire = { ...usageOnTheWire(usage, { input: "input_tokens", output: "output_tokens", outputDetails: "output_tokens_details" }), ...mediaUsage(usage) };
   if (!search) return wire;
   const { input_tokens, output_tokens, total_tokens, ...details } = wire;
   return { input_tokens, output_tokens, total_tokens, plugins: { search: { count: search.count, strategy: search.strategy } }, ...details };
+}
+
+/**
+ * Multimodal usage (§5.7): `image_tokens` / `video_tokens` / `audio_tokens` at the top, and the
+ * newer models' `input_tokens_details` splitting the input into media and text.
+ */
+function mediaUsage(usage: Usage): Record<string, unknown> {
+  const media: Record<string, number> = {};
+  if (usage.imageTokens) media.image_tokens = usage.imageTokens;
+  if (usage.videoTokens) media.video_tokens = usage.videoTokens;
+  if (usage.audioTokens) media.audio_tokens = usage.audioTokens;
+  const total = Object.values(media).reduce((a, b) => a + b, 0);
+  if (total === 0) return {};
+  return { ...media, input_tokens_details: { ...media, text_tokens: Math.max(0, usage.inputTokens - total) } };
 }
 
 /** `search_results[]` entries in the capture's key order (protocol.md §5.6). */

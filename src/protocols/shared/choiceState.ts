@@ -73,9 +73,6 @@ export function usageOnTheWire(usage: Usage, names: UsageNames): Record<string, 
     [names.output]: usage.outputTokens,
     total_tokens: usage.inputTokens + usage.outputTokens,
   };
-  if (usage.imageTokens) wire.image_tokens = usage.imageTokens;
-  if (usage.videoTokens) wire.video_tokens = usage.videoTokens;
-  if (usage.audioTokens) wire.audio_tokens = usage.audioTokens;
   if (usage.cachedTokens !== undefined) wire.prompt_tokens_details = { cached_tokens: usage.cachedTokens };
   if (usage.reasoningTokens !== undefined) wire[names.outputDetails] = { reasoning_tokens: usage.reasoningTokens };
   return wire;
