@@ -40,7 +40,7 @@ export async function startGeneration(
   reply: FastifyReply,
   route: ModelRoute,
   generation: GenerationRequest,
-): Promise<{ events: AsyncIterable<EngineEvent>; dispose: () => void }> {
+): Promise<{ events: AsyncIterable<EngineEvent>; dispose: () => void; imageSizes?: [number, number][] }> {
   const account = request.account!;
   let tokens: MediaTokens | undefined;
   if (mediaParts(generation.messages).length > 0) {
@@ -64,5 +64,8 @@ export async function startGeneration(
       : generate(generation, signal);
   if (moderator && sides.output) events = inspectOutput(events, moderator, generation.messages);
   if (tokens) events = withMediaUsage(events, tokens);
-  return { events: account.observe(events), dispose };
+  const imageSizes = generation.features.media?.returnImageSize
+    ? mediaParts(generation.messages).flatMap((part): [number, number][] => (part.type === "image" && part.prepared ? [[part.prepared.height, part.prepared.width]] : []))
+    : undefined;
+  return { events: account.observe(events), dispose, ...(imageSizes ? { imageSizes } : {}) };
 }

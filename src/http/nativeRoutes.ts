@@ -93,7 +93,8 @@ export function registerNativeRoutes(app: FastifyInstance, deps: NativeRouteDeps
     const decoded = decodeGeneration(request.body, request.id, endpoint);
     const { route, generation } = await routeGeneration(deps, request, decoded.request);
     const shape = finalizeShape(decoded.shape, generation, { stream, strict: deps.strictCompat });
-    const { events, dispose } = await startGeneration(deps, request, reply, route, generation);
+    const { events, dispose, imageSizes } = await startGeneration(deps, request, reply, route, generation);
+    if (imageSizes) shape.imageSizes = imageSizes;
     try {
       if (stream) return await streamEvents(request, reply, events, shape);
       return reply.type("application/json").send(await collectEvents(request, events, shape));

@@ -98,9 +98,13 @@ describe("multimodal through an OpenAI-compatible vision engine (a local stand-i
     assert.equal(expected.width % 32, 0);
     assert.deepEqual(reply.body.output.choices[0].message.content, [{ text: "beach" }]);
     assert.equal(reply.body.usage.image_tokens, expected.tokens);
-    const streamed = await postSse(front.url, ask([{ image: dataUri("image/png", await png(1000, 600)) }, { text: "where?" }], { incremental_output: true }), { path: MULTIMODAL });
+    assert.equal(reply.body.output.image_hw, undefined, "sizes only when asked");
+    const streamed = await postSse(front.url, ask([{ image: dataUri("image/png", await png(1000, 600)) }, { text: "where?" }], { incremental_output: true, vl_enable_image_hw_output: true }), { path: MULTIMODAL });
     assert.deepEqual(streamed.data[0].output.choices[0].message.content, [{ text: "beach" }]);
     assert.equal(streamed.data.at(-1).usage.image_tokens, expected.tokens);
+    assert.deepEqual(streamed.data.at(-1).output.image_hw, [[expected.height, expected.width]], "vl_enable_image_hw_output: the resized size in the last chunk");
+    const sized = await postJson(front.url, ask([{ image: dataUri("image/png", await png(1000, 600)) }, { text: "?" }], { vl_enable_image_hw_output: true }), { path: MULTIMODAL });
+    assert.deepEqual(sized.body.output.image_hw, [[expected.height, expected.width]]);
   });
 
   it("URLs to private addresses are refused (InvalidURL) unless allow-listed", async () => {

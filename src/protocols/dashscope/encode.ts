@@ -14,6 +14,8 @@ export interface ResponseShape {
   logprobs: boolean;
   /** The multimodal endpoint: `message.content` is always an array, `[{"text": …}]` or `[]` (§6.5). */
   multimodal?: boolean;
+  /** `vl_enable_image_hw_output`: each input image's size after resizing, `[height, width]`, sent as `output.image_hw` (the last chunk of a stream). */
+  imageSizes?: [number, number][];
 }
 
 /** Native usage; with a web search, `plugins.search` right after the counts (before the details, as the capture has it). */
@@ -122,7 +124,7 @@ export class NativeStreamEncoder {
         finish_reason: finish,
       };
       if (this.shape.logprobs) choice.logprobs = wireLogprobs(incremental ? (delta.logprobs ?? []) : state.logprobs);
-      output = { choices: [choice] };
+      output = { choices: [choice], ...(event.type === "finish" && this.shape.imageSizes ? { image_hw: this.shape.imageSizes } : {}) };
     }
     // Web search (§6.5): a prepended first event has only the sources and `"usage":{}`; the
     // event that brings the sources otherwise has them in full; later events an empty search_info.
@@ -174,7 +176,8 @@ export class NativeResponseCollector {
             }),
           };
     const search = this.#search;
-    const withSources = search?.info ? { ...output, search_info: wireSearchInfo(search.info) } : output;
+    const sized = this.shape.imageSizes ? { ...output, image_hw: this.shape.imageSizes } : output;
+    const withSources = search?.info ? { ...sized, search_info: wireSearchInfo(search.info) } : sized;
     return { output: withSources, usage: wireUsage(usage, search?.usage), request_id: this.requestId };
   }
 }
