@@ -13,3 +13,8 @@ export function textOf(message: Pick<ChatMessage, "content">): string {
 export function mediaParts(messages: readonly ChatMessage[]): MediaPart[] {
   return messages.flatMap((message) => message.content.filter(isMediaPart));
 }
+
+/** Bytes as a `data:` URI (how prepared media travel to upstream engines). */
+export function dataUri(mimeType: string, data: Uint8Array): string {
+  return `data:${mimeType};base64,${Buffer.from(data).toString("base64")}`;
+}

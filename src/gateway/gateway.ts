@@ -56,11 +56,6 @@ export class Gateway {
     this.#observers.push(observer);
   }
 
-  /** Decides the caller (401/403 when the key is missing, unknown, revoked, expired or from another workspace). */
-  async authenticate(account: RequestAccount, authorization: string | undefined, workspace: string | undefined): Promise<void> {
-    account.caller = await this.auth.authenticate(authorization, workspace);
-  }
-
   /** The model is resolved: checks the key may use it (403) and notes it on the account. */
   authorizeModel(account: RequestAccount, route: ModelRoute, requestedName: string): void {
     account.model = route.name;

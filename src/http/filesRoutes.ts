@@ -11,6 +11,7 @@ import { ApiError, invalidParameter } from "../core/errors.ts";
 import type { Caller, Gateway } from "../gateway/index.ts";
 import { cleanFilename, fileErrors, isFilePurpose, type FileListFilter, type FileService } from "../gateway/files.ts";
 import type { FileRecord } from "../store/index.ts";
+import { authenticateCaller } from "./headers.ts";
 
 export interface FileRouteDeps {
   files: FileService;
@@ -112,10 +113,6 @@ function queryOf(request: FastifyRequest): Query {
   return query;
 }
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
 function callerOf(request: FastifyRequest): Caller {
   const caller = request.fileCaller;
   if (caller === null) throw new Error("files route reached without an authenticated caller");
@@ -186,7 +183,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRouteDeps): v
     });
     scope.decorateRequest("fileCaller", null);
     scope.addHook("onRequest", async (request) => {
-      request.fileCaller = await gateway.auth.authenticate(request.headers.authorization, headerValue(request.headers["x-dashscope-workspace"]));
+      request.fileCaller = await authenticateCaller(gateway, request);
     });
 
     // ---- OpenAI-compatible ----

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ApiError } from "../core/errors.ts";
 import { RequestAccount, type Gateway } from "../gateway/index.ts";
+import { authenticateCaller } from "./headers.ts";
 import type { AccessLogEntry, LineLogger } from "../observability/index.ts";
 
 export interface MeteringOptions {
@@ -8,11 +9,6 @@ export interface MeteringOptions {
   /** Writes the access-log line of a finished request. */
   accessLog: (log: LineLogger, entry: AccessLogEntry) => void;
   logContent: boolean;
-}
-
-function workspaceHeader(request: FastifyRequest): string | undefined {
-  const value = request.headers["x-dashscope-workspace"];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function callerLabel(account: RequestAccount): string {
@@ -38,11 +34,11 @@ export function gatewayHooks(options: MeteringOptions) {
           const content = options.logContent ? { input: (request.body as { input?: unknown; messages?: unknown } | undefined) ?? null, output: account.capturedContent ?? "" } : undefined;
           options.accessLog(request.log, { record, caller: callerLabel(account), content });
         });
-        await gateway.authenticate(account, request.headers.authorization, workspaceHeader(request));
+        account.caller = await authenticateCaller(gateway, request);
       };
     },
     authenticated: async (request: FastifyRequest): Promise<void> => {
-      await gateway.auth.authenticate(request.headers.authorization, workspaceHeader(request));
+      await authenticateCaller(gateway, request);
     },
   };
 }

@@ -8,6 +8,7 @@ import { expandFileReferences } from "../features/documents/fileReferences.ts";
 import { INSPECTION_HEADER, inspectInput, inspectOutput, parseInspectionHeader, type InspectionRequest } from "../features/index.ts";
 import type { EngineEvent, GenerationRequest, ModelRoute } from "../core/types.ts";
 import type { NativeRouteDeps } from "./nativeRoutes.ts";
+import { headerValue } from "./headers.ts";
 import { requestSignal } from "./requestSignal.ts";
 
 /**
@@ -24,8 +25,7 @@ export async function routeGeneration(deps: NativeRouteDeps, request: FastifyReq
 
 /** Which sides DataInspection covers for this request (`X-DashScope-DataInspection`, or always when configured so). */
 function inspectedSides(deps: NativeRouteDeps, request: FastifyRequest): InspectionRequest {
-  const header = request.headers[INSPECTION_HEADER];
-  const asked = parseInspectionHeader(Array.isArray(header) ? header[0] : header);
+  const asked = parseInspectionHeader(headerValue(request, INSPECTION_HEADER));
   const always = deps.inspection?.always === true;
   return { input: asked.input || always, output: asked.output || always };
 }
@@ -45,8 +45,7 @@ export async function startGeneration(
   let tokens: MediaTokens | undefined;
   if (mediaParts(generation.messages).length > 0) {
     if (!deps.media) throw invalidParameter("Media input is not enabled on this server.");
-    const ossHeader = request.headers["x-dashscope-ossresourceresolve"];
-    const ossResolve = (Array.isArray(ossHeader) ? ossHeader[0] : ossHeader)?.toLowerCase() === "enable";
+    const ossResolve = headerValue(request, "x-dashscope-ossresourceresolve")?.toLowerCase() === "enable";
     ({ request: generation, tokens } = await prepareMedia(generation, { fetcher: deps.media, ossResolve }));
   }
   const sides = inspectedSides(deps, request);

@@ -11,6 +11,7 @@ import { ApiError, errors, invalidParameter } from "../core/errors.ts";
 import type { UploadFields, UploadStore } from "../features/media/uploads.ts";
 import { uploadErrors } from "../features/media/uploads.ts";
 import type { Gateway } from "../gateway/index.ts";
+import { authenticateCaller, headerValue } from "./headers.ts";
 
 export interface UploadRouteDeps {
   uploads: UploadStore;
@@ -29,10 +30,6 @@ export const OSS_UPLOAD_PATH = "/oss-upload";
 const MAX_FIELDS = 20;
 const MAX_FIELD_BYTES = 16 * 1024;
 
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
 function queryValue(request: FastifyRequest, name: string): string | undefined {
   const value = ((request.query ?? {}) as Record<string, string | string[] | undefined>)[name];
   return Array.isArray(value) ? value.at(-1) : value;
@@ -43,8 +40,8 @@ export function baseUrlOf(request: FastifyRequest, trustForwardedHeaders: boolea
   let protocol: string = request.protocol;
   let host = request.host;
   if (trustForwardedHeaders) {
-    const proto = headerValue(request.headers["x-forwarded-proto"])?.split(",")[0]?.trim().toLowerCase();
-    const forwardedHost = headerValue(request.headers["x-forwarded-host"])?.split(",")[0]?.trim();
+    const proto = headerValue(request, "x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase();
+    const forwardedHost = headerValue(request, "x-forwarded-host")?.split(",")[0]?.trim();
     if (proto === "http" || proto === "https") protocol = proto;
     if (forwardedHost) host = forwardedHost;
   }
@@ -58,7 +55,7 @@ export function registerUploadRoutes(app: FastifyInstance, deps: UploadRouteDeps
   const trustForwarded = deps.trustForwardedHeaders ?? false;
 
   app.get(UPLOADS_PATH, async (request, reply) => {
-    await gateway.auth.authenticate(request.headers.authorization, headerValue(request.headers["x-dashscope-workspace"]));
+    await authenticateCaller(gateway, request);
     const action = queryValue(request, "action");
     if (action !== "getPolicy") throw invalidParameter(`Unsupported action "${action ?? ""}": only action=getPolicy is supported.`);
     const model = queryValue(request, "model");

@@ -1,9 +1,7 @@
-import { mediaParts, textOf } from "../../core/content.ts";
+import { dataUri, mediaParts, textOf } from "../../core/content.ts";
 import type { ChatMessage, ContentPart, GenerationRequest, MediaOptions } from "../../core/types.ts";
 
 type Json = Record<string, unknown>;
-
-const dataUri = (mimeType: string, data: Uint8Array) => `data:${mimeType};base64,${Buffer.from(data).toString("base64")}`;
 
 /** A public URL the upstream server can fetch itself, else the prepared bytes as a `data:` URI (oss:// keys of this server, data: inputs). */
 const forwardable = (source: string, prepared: () => string | undefined) => (/^https?:\/\//i.test(source) ? source : (prepared() ?? source));

@@ -1,10 +1,8 @@
-import { isMediaPart, textOf } from "../../core/content.ts";
+import { dataUri, isMediaPart, textOf } from "../../core/content.ts";
 import type { ChatMessage, ContentPart, GenerationRequest, ToolChoice } from "../../core/types.ts";
 import type { KindTraits } from "./kinds.ts";
 
 type Json = Record<string, unknown>;
-
-const dataUri = (mimeType: string, data: Uint8Array) => `data:${mimeType};base64,${Buffer.from(data).toString("base64")}`;
 
 /** A part as OpenAI-compatible engines take media (vLLM/SGLang/Ollama): images as `image_url`, a video file as `video_url` (frame lists as images), audio as `input_audio`. */
 function partBody(part: ContentPart): Json[] {
