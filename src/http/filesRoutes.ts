@@ -11,7 +11,7 @@ import { ApiError, invalidParameter } from "../core/errors.ts";
 import type { Caller, Gateway } from "../gateway/index.ts";
 import { cleanFilename, fileErrors, isFilePurpose, type FileListFilter, type FileService } from "../gateway/files.ts";
 import type { FileRecord } from "../store/index.ts";
-import { authenticateCaller } from "./headers.ts";
+import { authenticateCaller, baseUrlOf, queryOf, type Query } from "./requestValues.ts";
 
 export interface FileRouteDeps {
   files: FileService;
@@ -103,15 +103,6 @@ function parseInteger(name: string, value: string | undefined, fallback: number,
   return number;
 }
 
-type Query = Record<string, string | undefined>;
-
-/** The single value of a query parameter (the last one when repeated). */
-function queryOf(request: FastifyRequest): Query {
-  const raw = (request.query ?? {}) as Record<string, string | string[] | undefined>;
-  const query: Query = {};
-  for (const [key, value] of Object.entries(raw)) query[key] = Array.isArray(value) ? value.at(-1) : value;
-  return query;
-}
 
 function callerOf(request: FastifyRequest): Caller {
   const caller = request.fileCaller;
@@ -121,7 +112,7 @@ function callerOf(request: FastifyRequest): Caller {
 
 /** The URL a client downloads a file's bytes from (native `url` field). */
 function contentUrl(request: FastifyRequest, id: string): string {
-  return `${request.protocol}://${request.host}${COMPAT_FILES_PATH}/${id}/content`;
+  return `${baseUrlOf(request, false)}${COMPAT_FILES_PATH}/${id}/content`;
 }
 
 /** A file part read to memory, or the fact it went past the size limit. */

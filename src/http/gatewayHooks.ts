@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ApiError } from "../core/errors.ts";
 import { RequestAccount, type Gateway } from "../gateway/index.ts";
-import { authenticateCaller } from "./headers.ts";
+import { authenticateCaller } from "./requestValues.ts";
 import type { AccessLogEntry, LineLogger } from "../observability/index.ts";
 
 export interface MeteringOptions {

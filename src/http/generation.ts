@@ -8,7 +8,7 @@ import { expandFileReferences } from "../features/documents/fileReferences.ts";
 import { INSPECTION_HEADER, inspectInput, inspectOutput, parseInspectionHeader, type InspectionRequest } from "../features/index.ts";
 import type { EngineEvent, GenerationRequest, ModelRoute } from "../core/types.ts";
 import type { NativeRouteDeps } from "./nativeRoutes.ts";
-import { headerValue } from "./headers.ts";
+import { headerValue } from "./requestValues.ts";
 import { requestSignal } from "./requestSignal.ts";
 
 /**

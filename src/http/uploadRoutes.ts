@@ -11,7 +11,7 @@ import { ApiError, errors, invalidParameter } from "../core/errors.ts";
 import type { UploadFields, UploadStore } from "../features/media/uploads.ts";
 import { uploadErrors } from "../features/media/uploads.ts";
 import type { Gateway } from "../gateway/index.ts";
-import { authenticateCaller, headerValue } from "./headers.ts";
+import { authenticateCaller, baseUrlOf, queryOf } from "./requestValues.ts";
 
 export interface UploadRouteDeps {
   uploads: UploadStore;
@@ -30,25 +30,6 @@ export const OSS_UPLOAD_PATH = "/oss-upload";
 const MAX_FIELDS = 20;
 const MAX_FIELD_BYTES = 16 * 1024;
 
-function queryValue(request: FastifyRequest, name: string): string | undefined {
-  const value = ((request.query ?? {}) as Record<string, string | string[] | undefined>)[name];
-  return Array.isArray(value) ? value.at(-1) : value;
-}
-
-/** This server's base URL as the client reached it. */
-export function baseUrlOf(request: FastifyRequest, trustForwardedHeaders: boolean): string {
-  let protocol: string = request.protocol;
-  let host = request.host;
-  if (trustForwardedHeaders) {
-    const proto = headerValue(request, "x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase();
-    const forwardedHost = headerValue(request, "x-forwarded-host")?.split(",")[0]?.trim();
-    if (proto === "http" || proto === "https") protocol = proto;
-    if (forwardedHost) host = forwardedHost;
-  }
-  // A Host value that is not a plain host[:port] is not echoed into a URL.
-  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(host)) throw invalidParameter("The Host header is not a valid host name.");
-  return `${protocol}://${host}`;
-}
 
 export function registerUploadRoutes(app: FastifyInstance, deps: UploadRouteDeps): void {
   const { uploads, gateway } = deps;
@@ -56,9 +37,9 @@ export function registerUploadRoutes(app: FastifyInstance, deps: UploadRouteDeps
 
   app.get(UPLOADS_PATH, async (request, reply) => {
     await authenticateCaller(gateway, request);
-    const action = queryValue(request, "action");
+    const action = queryOf(request).action;
     if (action !== "getPolicy") throw invalidParameter(`Unsupported action "${action ?? ""}": only action=getPolicy is supported.`);
-    const model = queryValue(request, "model");
+    const model = queryOf(request).model;
     if (!model) throw errors.emptyModel();
     const data = uploads.policy(model, `${baseUrlOf(request, trustForwarded)}${OSS_UPLOAD_PATH}`);
     return reply.type("application/json").send({ data, request_id: request.id });
