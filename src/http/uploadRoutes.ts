@@ -6,7 +6,7 @@
  * catch-all content-type parser for these routes only.
  */
 import multipart, { type MultipartFile } from "@fastify/multipart";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { ApiError, errors, invalidParameter } from "../core/errors.ts";
 import type { UploadFields, UploadStore } from "../features/media/uploads.ts";
 import { uploadErrors } from "../features/media/uploads.ts";
