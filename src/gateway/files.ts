@@ -68,6 +68,8 @@ export class FileService {
   readonly #store: FileStore;
   readonly #dir: string;
   readonly #now: () => number;
+  /** The last upload's time: uploads in one millisecond still list newest first, in the order they came. */
+  #lastCreatedAt = 0;
   #dirReady: Promise<void> | undefined;
 
   constructor(options: FileServiceOptions) {
@@ -76,6 +78,11 @@ export class FileService {
     this.#dir = options.dir;
     this.maxBytes = options.maxBytes;
     this.#now = options.now ?? Date.now;
+  }
+
+  #nextCreatedAt(): number {
+    this.#lastCreatedAt = Math.max(this.#now(), this.#lastCreatedAt + 1);
+    return this.#lastCreatedAt;
   }
 
   /**
@@ -109,7 +116,7 @@ export class FileService {
       statusDetails,
       description: description === undefined || description === null || description === "" ? null : description,
       md5: createHash("md5").update(bytes).digest("base64"),
-      createdAt: this.#now(),
+      createdAt: this.#nextCreatedAt(),
     };
     await this.#ensureDir();
     try {
