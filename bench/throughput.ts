@@ -4,7 +4,7 @@
  * Prints numbers; asserts nothing.
  *
  *   npm run bench [-- --model path.gguf] [--tokens 128] [--concurrency 1,4,8] [--rounds 2]
- *                 [--threads N] [--llama-server PATH]
+ *                 [--threads N] [--flash-attention auto|true|false] [--llama-server PATH]
  *
  * Without --model it generates (once) the Qwen3-0.6B-shaped random-weight Q8_0 model. Build a
  * llama-server from the same llama.cpp as the embedded engine with scripts/build-llama-server.sh.
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     threads: { type: "string" },
     rounds: { type: "string", default: "2" },
     "llama-server": { type: "string" },
+    "flash-attention": { type: "string", default: "auto" },
   },
 });
 const maxTokens = Number(values.tokens);
@@ -38,6 +39,9 @@ const levels = values.concurrency!.split(",").map(Number);
 const rounds = Number(values.rounds);
 const modelPath = values.model ? resolve(values.model) : await ensureTestModel("qwen3-0.6b-shaped", resolve("models/test"));
 const parallel = Math.max(...levels);
+const flashAttentionArg = values["flash-attention"]!;
+if (!["auto", "true", "false"].includes(flashAttentionArg)) throw new Error("--flash-attention is auto, true or false");
+const flashAttention: "auto" | boolean = flashAttentionArg === "auto" ? "auto" : flashAttentionArg === "true";
 const contextSize = 1024;
 /** Candidate prompts; with --llama-server, only those whose answer its output parser accepts are used (see below). */
 let prompts = Array.from({ length: parallel * 4 }, (_, i) => `Request ${i}: write a long story about the number ${i * 7 + 3}.`);
@@ -136,7 +140,8 @@ async function rawLoop(concurrency: number): Promise<Run> {
   const llama = await llamaRuntime("auto");
   const model = await llama.loadModel({ modelPath });
   const threads = values.threads ? Number(values.threads) : chooseThreads(model.size);
-  const context = await model.createContext({ contextSize, sequences: parallel, threads, batchSize: 512 });
+  // The engine settings openscope uses.
+  const context = await model.createContext({ contextSize, sequences: parallel, threads, batchSize: 512, flashAttention });
   const sequences: LlamaContextSequence[] = Array.from({ length: parallel }, () => context.getSequence());
   const one = async (sequence: LlamaContextSequence, prompt: string) => {
     const start = performance.now();
@@ -193,9 +198,9 @@ const best = (runs: Run[]) => runs.reduce((a, b) => (rate(b) > rate(a) ? b : a))
 
 const threads = values.threads ? Number(values.threads) : chooseThreads(statSync(modelPath).size);
 console.log(`model ${modelPath}`);
-console.log(`cores ${availableParallelism()}, threads ${threads}, max_tokens ${maxTokens}, slots ${parallel}, rounds ${rounds} (best of)`);
+console.log(`cores ${availableParallelism()}, threads ${threads}, flash attention ${flashAttentionArg}, max_tokens ${maxTokens}, slots ${parallel}, rounds ${rounds} (best of)`);
 
-const server = await startBenchServer([parseModel({ source: modelPath, name: "bench", context_size: contextSize, parallel, threads }, "bench")]);
+const server = await startBenchServer([parseModel({ source: modelPath, name: "bench", context_size: contextSize, parallel, threads, flash_attention: flashAttention }, "bench")]);
 const targets: Record<string, (c: number) => Promise<Run>> = {
   "raw node-llama-cpp": rawLoop,
   "openscope HTTP": (c) => load(openscopeStream(server.url), c),

@@ -110,13 +110,14 @@ async function loadModel(model: ResolvedModel, config: ServerConfig, log: Logger
     parallel: model.config.parallel,
     maxQueue: model.config.maxQueue,
     ...(model.config.threads !== undefined ? { threads: model.config.threads } : {}),
+    ...(model.config.flashAttention !== undefined ? { flashAttention: model.config.flashAttention } : {}),
   };
   const backend = await LlamaBackend.load(llama, backendOptions);
   const i = backend.info;
   log.info(
     `model "${model.config.name}" loaded (${i.architecture}, ${model.path}): ${i.parallel} slots x ${i.contextSize} tokens ` +
       `(KV cache and buffers ~${Math.round(i.contextBytes / 2 ** 20)} MiB beside ${Math.round(backend.modelBytes / 2 ** 20)} MiB of weights), ` +
-      `${i.threads} thread(s), gpu=${String(llama.gpu)}${i.templateIsFallback ? ", no chat template in the file: using ChatML" : ""}`,
+      `${i.threads} thread(s), flash attention ${i.flashAttention === "auto" ? "auto" : i.flashAttention ? "on" : "off"}, gpu=${String(llama.gpu)}${i.templateIsFallback ? ", no chat template in the file: using ChatML" : ""}`,
   );
   return { name: model.config.name, backend, defaults: model.config.defaults };
 }

@@ -22,3 +22,13 @@ describe("config: thinking and strict compatibility", () => {
     assert.throws(() => loadConfig({ flags: {}, env: { OPENSCOPE_STRICT_COMPAT: "maybe" } }), ConfigError);
   });
 });
+
+describe("config: engine settings", () => {
+  it("flash_attention is auto, true or false; absent leaves the engine's default (auto)", () => {
+    assert.equal(parseModel({ source: "m.gguf" }, "m").flashAttention, undefined);
+    assert.equal(parseModel({ source: "m.gguf", flash_attention: "auto" }, "m").flashAttention, "auto");
+    assert.equal(parseModel({ source: "m.gguf", flash_attention: false }, "m").flashAttention, false);
+    assert.equal(parseModel({ source: "m.gguf", flash_attention: true }, "m").flashAttention, true);
+    assert.throws(() => parseModel({ source: "m.gguf", flash_attention: "on" }, "m"), /flash_attention must be auto, true or false/);
+  });
+});

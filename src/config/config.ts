@@ -36,9 +36,13 @@ export interface ModelConfig {
   contextSize: number;
   parallel: number;
   threads?: number;
+  /** llama.cpp flash attention: "auto" (on where the backend supports it, as llama-server's default), or forced. */
+  flashAttention?: FlashAttentionSetting;
   maxQueue: number;
   defaults: ModelDefaults;
 }
+
+export type FlashAttentionSetting = "auto" | boolean;
 
 export interface ServerConfig {
   host: string;
@@ -288,7 +292,13 @@ export function parseModel(raw: Raw, where: string, overrides: ModelOverrides = 
   };
   const threads = overrides.threads ?? num(raw.threads, `${where}.threads`, { min: 1, integer: true });
   if (threads !== undefined) model.threads = threads;
+  if (raw.flash_attention !== undefined) model.flashAttention = flashAttentionSetting(raw.flash_attention, `${where}.flash_attention`);
   return model;
+}
+
+function flashAttentionSetting(value: unknown, where: string): FlashAttentionSetting {
+  if (value === "auto" || value === true || value === false) return value;
+  throw new ConfigError(`${where} must be auto, true or false`);
 }
 
 /**

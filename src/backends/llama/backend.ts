@@ -31,6 +31,11 @@ export interface LlamaBackendOptions {
   parallel: number;
   /** CPU threads; chosen from the model size and cores when absent. */
   threads?: number;
+  /**
+   * llama.cpp flash attention. Default "auto", as llama-server: on wherever the backend supports it
+   * (measured on 2 CPU cores, Qwen3-0.6B-shaped: +16% aggregate at 8 streams, +15% at 1).
+   */
+  flashAttention?: "auto" | boolean;
   /** Requests that may wait for a free slot before new ones are refused. */
   maxQueue: number;
   /** Repetition-penalty window, in tokens. */
@@ -44,6 +49,8 @@ export interface LlamaBackendInfo {
   contextSize: number;
   parallel: number;
   threads: number;
+  /** The flash-attention setting the context was created with ("auto": llama.cpp decides per backend). */
+  flashAttention: "auto" | boolean;
   templateIsFallback: boolean;
   /** KV cache and compute buffers of the context (llama.cpp's estimate), beside the weights. */
   contextBytes: number;
@@ -130,6 +137,7 @@ export class LlamaBackend implements Backend {
       contextSize: Math.min(options.contextSize, sequences[0]?.contextSize ?? options.contextSize),
       parallel: options.parallel,
       threads,
+      flashAttention: context.flashAttention,
       templateIsFallback: this.#template.isFallback,
       contextBytes,
     };
@@ -139,9 +147,11 @@ export class LlamaBackend implements Backend {
     const model = await llama.loadModel({ modelPath: options.modelPath });
     const threads = options.threads ?? chooseThreads(model.size);
     const batchSize = Math.min(512, options.contextSize);
+    const flashAttention = options.flashAttention ?? "auto";
     try {
-      const contextBytes = await checkContextMemory(model, { contextSize: options.contextSize, parallel: options.parallel, batchSize });
+      const contextBytes = await checkContextMemory(model, { contextSize: options.contextSize, parallel: options.parallel, batchSize, flashAttention });
       const context = await model.createContext({
+        flashAttention,
         // Per sequence: node-llama-cpp allocates contextSize x sequences cells.
         contextSize: options.contextSize,
         sequences: options.parallel,

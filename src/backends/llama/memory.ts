@@ -21,7 +21,7 @@ const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
  */
 export async function checkContextMemory(
   model: LlamaModel,
-  options: { contextSize: number; parallel: number; batchSize: number },
+  options: { contextSize: number; parallel: number; batchSize: number; flashAttention?: "auto" | boolean },
   available: number = freemem(),
 ): Promise<number> {
   const needed = await model.fileInsights.estimateContextResourceRequirementsV2({
@@ -29,6 +29,7 @@ export async function checkContextMemory(
     sequences: options.parallel,
     modelGpuLayers: model.gpuLayers,
     batchSize: options.batchSize,
+    ...(options.flashAttention !== undefined ? { flashAttention: options.flashAttention } : {}),
   });
   const bytes = model.gpuLayers > 0 ? needed.gpuVram : needed.cpuRam;
   if (model.gpuLayers === 0 && bytes > available * USABLE_SHARE) {
