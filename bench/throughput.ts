@@ -16,7 +16,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
-import { chooseThreads, llamaRuntime } from "../src/backends/llama/index.ts";
+import { chooseThreads, engineBuildName, llamaRuntime } from "../src/backends/llama/index.ts";
 import { sseEvents } from "../src/backends/upstream/index.ts";
 import { parseModel } from "../src/config/config.ts";
 import { ensureTestModel } from "../src/testmodels/index.ts";
@@ -198,6 +198,7 @@ const best = (runs: Run[]) => runs.reduce((a, b) => (rate(b) > rate(a) ? b : a))
 
 const threads = values.threads ? Number(values.threads) : chooseThreads(statSync(modelPath).size);
 console.log(`model ${modelPath}`);
+console.log(`engine: ${engineBuildName(await llamaRuntime("auto"))} (OPENSCOPE_ENGINE=prebuilt skips a native build)`);
 console.log(`cores ${availableParallelism()}, threads ${threads}, flash attention ${flashAttentionArg}, max_tokens ${maxTokens}, slots ${parallel}, rounds ${rounds} (best of)`);
 
 const server = await startBenchServer([parseModel({ source: modelPath, name: "bench", context_size: contextSize, parallel, threads, flash_attention: flashAttention }, "bench")]);

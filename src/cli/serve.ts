@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { ModelRoute } from "../core/types.ts";
 import { DEFAULT_ALIASES, DEFAULT_MODEL_SOURCE, parseModel, type DataInspectionConfig, type ModelConfig, type ServerConfig } from "../config/config.ts";
 import { AnyOfModerators, ClassifierModerator, TermListModerator, type Moderator } from "../features/index.ts";
-import { LlamaBackend, llamaRuntime, ModelSourceError, resolveModelSource } from "../backends/llama/index.ts";
+import { engineBuildName, LlamaBackend, llamaRuntime, ModelSourceError, resolveModelSource } from "../backends/llama/index.ts";
 import { DashScopeUpstreamBackend } from "../backends/dashscope/index.ts";
 import { OpenAiUpstreamBackend } from "../backends/openai/index.ts";
 import { ModelRegistry, type Gateway } from "../gateway/index.ts";
@@ -117,7 +117,7 @@ async function loadModel(model: ResolvedModel, config: ServerConfig, log: Logger
   log.info(
     `model "${model.config.name}" loaded (${i.architecture}, ${model.path}): ${i.parallel} slots x ${i.contextSize} tokens ` +
       `(KV cache and buffers ~${Math.round(i.contextBytes / 2 ** 20)} MiB beside ${Math.round(backend.modelBytes / 2 ** 20)} MiB of weights), ` +
-      `${i.threads} thread(s), flash attention ${i.flashAttention === "auto" ? "auto" : i.flashAttention ? "on" : "off"}, gpu=${String(llama.gpu)}${i.templateIsFallback ? ", no chat template in the file: using ChatML" : ""}`,
+      `${i.threads} thread(s), flash attention ${i.flashAttention === "auto" ? "auto" : i.flashAttention ? "on" : "off"}, gpu=${String(llama.gpu)}, engine: ${engineBuildName(llama)}${i.templateIsFallback ? ", no chat template in the file: using ChatML" : ""}`,
   );
   return { name: model.config.name, backend, defaults: model.config.defaults };
 }
