@@ -117,7 +117,7 @@ async function loadModel(model: ResolvedModel, config: ServerConfig, log: Logger
   log.info(
     `model "${model.config.name}" loaded (${i.architecture}, ${model.path}): ${i.parallel} slots x ${i.contextSize} tokens ` +
       `(KV cache and buffers ~${Math.round(i.contextBytes / 2 ** 20)} MiB beside ${Math.round(backend.modelBytes / 2 ** 20)} MiB of weights), ` +
-      `${i.threads} thread(s), flash attention ${i.flashAttention === "auto" ? "auto" : i.flashAttention ? "on" : "off"}, gpu=${String(llama.gpu)}, engine: ${engineBuildName(llama)}${i.templateIsFallback ? ", no chat template in the file: using ChatML" : ""}`,
+      `${i.threads} thread(s), flash attention ${i.flashAttention === "auto" ? "auto" : i.flashAttention ? "on" : "off"}, gpu=${String(llama.gpu)}, engine: ${engineBuildName(llama)}${llama.buildType === "prebuilt" && llama.gpu === false ? " (`npm run build:engine` builds a faster one for this CPU)" : ""}${i.templateIsFallback ? ", no chat template in the file: using ChatML" : ""}`,
   );
   return { name: model.config.name, backend, defaults: model.config.defaults };
 }
