@@ -10,8 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pkg=node_modules/node-llama-cpp
 [ -f "$pkg/package.json" ] || { echo "missing $pkg: run npm ci first" >&2; exit 1; }
-for tool in cmake c++; do
-  command -v "$tool" >/dev/null || { echo "build-engine: $tool not found (Debian: apt-get install cmake g++); the prebuilt engine stays in use" >&2; exit 1; }
+for tool in cmake c++ git; do
+  command -v "$tool" >/dev/null || { echo "build-engine: $tool not found (Debian: apt-get install cmake g++ git); the prebuilt engine stays in use" >&2; exit 1; }
 done
 version=$(node -p "require('./$pkg/package.json').version")
 cpu=$(uname -m; grep -m1 '^model name' /proc/cpuinfo 2>/dev/null; grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
@@ -24,6 +24,10 @@ if [ -f "$cache/done" ]; then
   cp "$cache/lastBuild.json" "$pkg/llama/lastBuild.json"
   echo "engine: cached native build restored from $cache" >&2
   exit 0
+fi
+# The llama.cpp source, from the git bundle inside the npm package (offline; needs git).
+if [ ! -d "$pkg/llama/llama.cpp" ]; then
+  npx --no node-llama-cpp source download --skipBuild --noUsageExample >&2
 fi
 # Keep in sync with ENGINE_CMAKE_OPTIONS in src/backends/llama/runtime.ts (the build folder is named by them).
 NODE_LLAMA_CPP_CMAKE_OPTION_GGML_OPENMP=OFF npx --no node-llama-cpp source build --gpu false >&2
