@@ -1,5 +1,5 @@
 import { textOf } from "../../core/content.ts";
-import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import type { Llama, LlamaContext, LlamaContextOptions, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { errors, invalidParameter } from "../../core/errors.ts";
 import { THINK_CLOSE } from "../../features/index.ts";
 import type {
@@ -35,7 +35,7 @@ export interface LlamaBackendOptions {
    * llama.cpp flash attention. Default "auto", as llama-server: on wherever the backend supports it
    * (measured on 2 CPU cores, Qwen3-0.6B-shaped: +16% aggregate at 8 streams, +15% at 1).
    */
-  flashAttention?: "auto" | boolean;
+  flashAttention?: LlamaContextOptions["flashAttention"];
   /** Requests that may wait for a free slot before new ones are refused. */
   maxQueue: number;
   /** Repetition-penalty window, in tokens. */
@@ -50,7 +50,7 @@ export interface LlamaBackendInfo {
   parallel: number;
   threads: number;
   /** The flash-attention setting the context was created with ("auto": llama.cpp decides per backend). */
-  flashAttention: "auto" | boolean;
+  flashAttention: LlamaContext["flashAttention"];
   templateIsFallback: boolean;
   /** KV cache and compute buffers of the context (llama.cpp's estimate), beside the weights. */
   contextBytes: number;

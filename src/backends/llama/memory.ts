@@ -1,5 +1,5 @@
 import { freemem } from "node:os";
-import type { LlamaModel } from "node-llama-cpp";
+import type { LlamaContextOptions, LlamaModel } from "node-llama-cpp";
 
 /** Share of the memory available at startup a context may take; the rest is headroom for everything else. */
 const USABLE_SHARE = 0.9;
@@ -21,7 +21,7 @@ const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`;
  */
 export async function checkContextMemory(
   model: LlamaModel,
-  options: { contextSize: number; parallel: number; batchSize: number; flashAttention?: "auto" | boolean },
+  options: { contextSize: number; parallel: number; batchSize: number; flashAttention?: LlamaContextOptions["flashAttention"] },
   available: number = freemem(),
 ): Promise<number> {
   const needed = await model.fileInsights.estimateContextResourceRequirementsV2({
