@@ -21,6 +21,7 @@ import { SlotPool } from "../../core/slotPool.ts";
 import { chunkedPrefillStrategy } from "./batching.ts";
 import { checkContextMemory } from "./memory.ts";
 import { PrefixPins } from "./prefixPins.ts";
+import { SamplerMemory } from "./samplerMemory.ts";
 import { chooseThreads } from "./threads.ts";
 
 export interface LlamaBackendOptions {
@@ -96,6 +97,8 @@ export class LlamaBackend implements Backend {
   readonly #thinkCloseTokens: Token[];
   /** The model's single `</think>` token, where its vocabulary has one. */
   readonly #thinkCloseToken: Token | undefined;
+  /** Bounds the memory of disposed samplers on an engine that frees them only when collected. */
+  readonly #samplerMemory: SamplerMemory;
   readonly info: LlamaBackendInfo;
 
   private constructor(model: LlamaModel, context: LlamaContext, options: LlamaBackendOptions, threads: number, contextBytes: number) {
@@ -111,6 +114,11 @@ export class LlamaBackend implements Backend {
     this.#penaltyWindow = options.penaltyWindow ?? 64;
     this.#grammars = new GrammarCompiler(model.llama);
     this.#describe = new TokenDescriber(model);
+    this.#samplerMemory = new SamplerMemory({
+      // A GGUF always lists its tokens; were one not to, a large vocabulary is the safe guess.
+      vocabularySize: this.#describe.vocabularySize ?? 262_144,
+      freesOnDispose: model.llama.buildType === "localBuild",
+    });
     this.#thinkCloseTokens = model.tokenize(`\n${THINK_CLOSE}\n\n`, true);
     const close = model.tokenize(THINK_CLOSE, true);
     this.#thinkCloseToken = close.length === 1 ? close[0] : undefined;
@@ -243,7 +251,11 @@ export class LlamaBackend implements Backend {
       if (this.#thinkCloseToken !== undefined) plan.thinking.closeToken = this.#thinkCloseToken;
     }
     if (request.features.logprobs) plan.topLogprobs = request.features.logprobs.topLogprobs;
-    yield* runChoice(this.#model, sequence, index, plan, this.#describe.describe, inner);
+    try {
+      yield* runChoice(this.#model, sequence, index, plan, this.#describe.describe, inner);
+    } finally {
+      this.#samplerMemory.samplerDone();
+    }
   }
 
   /**
