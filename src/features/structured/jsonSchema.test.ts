@@ -215,3 +215,31 @@ describe("prepareSchema: bounds and impossible schemas", () => {
     refused(deep, /nests deeper than 64 levels/, false);
   });
 });
+
+describe("prepareSchema: client values in messages", () => {
+  /** A value nested `depth` levels, built without recursion. */
+  const deep = (depth: number): unknown => {
+    let value: unknown = 1;
+    for (let i = 0; i < depth; i++) value = [value];
+    return value;
+  };
+  const field = "response_format.json_schema.schema";
+
+  it("a type nested 100,000 levels deep is a 400, not a stack overflow", () => {
+    for (const schema of [{ type: deep(100_000) }, { type: ["object", deep(100_000)] }]) {
+      assert.throws(
+        () => prepareSchema(schema, { strict: true, field }),
+        (error: unknown) => error instanceof ApiError && error.status === 400 && /unknown type \[\[\[\[/.test(error.message) && error.message.length < 400,
+      );
+    }
+  });
+
+  it("an unsupported format or keyword is quoted cut short", () => {
+    assert.throws(
+      () => prepareSchema({ type: "string", format: deep(100_000) }, { strict: true, field }),
+      (error: unknown) => error instanceof ApiError && /"format: \[\[\[\[/.test(error.message) && error.message.length < 400,
+    );
+    const prepared = prepareSchema({ type: "object", ["k".repeat(100_000)]: 1 }, { strict: false, field });
+    assert.ok(prepared.unenforced.every((line) => line.length < 300));
+  });
+});

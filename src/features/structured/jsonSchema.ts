@@ -1,4 +1,4 @@
-import { invalidParameter } from "../../core/errors.ts";
+import { clipText, invalidParameter, jsonPreview } from "../../core/errors.ts";
 import type { JsonSchema } from "../../core/types.ts";
 
 /**
@@ -66,6 +66,9 @@ class SchemaPreparer {
   constructor(readonly options: PrepareOptions) {}
 
   unsupported(keyword: string, path: string, why = "is not supported by the grammar engine"): void {
+    // Keywords and paths are the client's text: cut to size.
+    keyword = clipText(keyword);
+    path = clipText(path);
     if (this.options.strict) {
       throw invalidParameter(
         `${this.options.field}: "${keyword}" (at #${path}) ${why}; remove it or set "strict": false for best-effort output.`,
@@ -81,7 +84,7 @@ class SchemaPreparer {
     if (raw === true || (isRecord(raw) && Object.keys(raw).every((k) => ANNOTATIONS.has(k) || k === "description"))) {
       return ANY_JSON_VALUE;
     }
-    if (!isRecord(raw)) throw invalidParameter(`${this.options.field}: the schema at #${path} must be an object.`);
+    if (!isRecord(raw)) throw invalidParameter(`${this.options.field}: the schema at #${clipText(path)} must be an object.`);
     const several = this.splitTypeList(raw, path);
     if (several) return several;
     const out: JsonSchema = {};
@@ -96,15 +99,15 @@ class SchemaPreparer {
       } else if (key === "const") {
         out.const = value;
       } else if (key === "enum") {
-        if (!Array.isArray(value) || value.length === 0) throw invalidParameter(`${this.options.field}: "enum" at #${path} must be a non-empty array.`);
+        if (!Array.isArray(value) || value.length === 0) throw invalidParameter(`${this.options.field}: "enum" at #${clipText(path)} must be a non-empty array.`);
         out.enum = value;
       } else if (key === "oneOf" || key === "anyOf") {
-        if (!Array.isArray(value) || value.length === 0) throw invalidParameter(`${this.options.field}: "${key}" at #${path} must be a non-empty array.`);
+        if (!Array.isArray(value) || value.length === 0) throw invalidParameter(`${this.options.field}: "${key}" at #${clipText(path)} must be a non-empty array.`);
         out.oneOf = value.map((s, i) => this.prepare(s, `${at}/${i}`));
       } else if (key === "$ref") {
         out.$ref = typeof value === "string" ? value.replace(/^#\/definitions\//, "#/$defs/") : value;
       } else if (key === "$defs" || key === "definitions") {
-        if (!isRecord(value)) throw invalidParameter(`${this.options.field}: "${key}" at #${path} must be an object.`);
+        if (!isRecord(value)) throw invalidParameter(`${this.options.field}: "${key}" at #${clipText(path)} must be an object.`);
         out.$defs = Object.fromEntries(Object.entries(value).map(([name, s]) => [name, this.prepare(s, `${at}/${name}`)]));
       } else if (kind !== undefined && KEYWORDS_BY_KIND[kind]?.has(key)) {
         this.copyKindKeyword(out, key, value, at);
@@ -116,7 +119,7 @@ class SchemaPreparer {
       const known = Object.keys((out.properties ?? {}) as object);
       const unknown = (out.required as unknown[]).filter((name) => typeof name !== "string" || !known.includes(name));
       if (unknown.length > 0) {
-        this.unsupported("required", path, `names ${unknown.map((n) => JSON.stringify(n)).join(", ")}, not among "properties"`);
+        this.unsupported("required", path, `names ${unknown.slice(0, 5).map((n) => jsonPreview(n, 60)).join(", ")}${unknown.length > 5 ? ", …" : ""}, not among "properties"`);
         out.required = (out.required as unknown[]).filter((name) => !unknown.includes(name));
       }
     }
@@ -135,7 +138,7 @@ class SchemaPreparer {
     const types = raw.type;
     if (!Array.isArray(types) || types.every((t) => typeof t === "string" && SCALAR_TYPES.has(t))) return undefined;
     const bad = types.find((t) => typeof t !== "string" || (!SCALAR_TYPES.has(t) && t !== "object" && t !== "array"));
-    if (bad !== undefined) throw invalidParameter(`${this.options.field}: unknown type ${JSON.stringify(bad)} at #${path}.`);
+    if (bad !== undefined) throw invalidParameter(`${this.options.field}: unknown type ${jsonPreview(bad)} at #${clipText(path)}.`);
     const kindKeywords = new Set(Object.values(KEYWORDS_BY_KIND).flatMap((set) => [...set]));
     const alternatives = (types as string[]).map((type) => {
       const own = Object.entries(raw).filter(([k]) => k !== "type" && k !== "description" && (!kindKeywords.has(k) || KEYWORDS_BY_KIND[type]?.has(k)));
@@ -152,18 +155,18 @@ class SchemaPreparer {
     if (Array.isArray(type)) return undefined; // all scalar here: splitTypeList took the others
     if (typeof type === "string") {
       if (!SCALAR_TYPES.has(type) && type !== "object" && type !== "array") {
-        throw invalidParameter(`${this.options.field}: unknown type ${JSON.stringify(type)} at #${path}.`);
+        throw invalidParameter(`${this.options.field}: unknown type ${jsonPreview(type)} at #${clipText(path)}.`);
       }
       return KEYWORDS_BY_KIND[type] ? type : undefined;
     }
-    if (type !== undefined) throw invalidParameter(`${this.options.field}: "type" at #${path} must be a string or an array of strings.`);
+    if (type !== undefined) throw invalidParameter(`${this.options.field}: "type" at #${clipText(path)} must be a string or an array of strings.`);
     return Object.keys(KEYWORDS_BY_KIND).find((kind) => Object.keys(raw).some((k) => KEYWORDS_BY_KIND[kind]!.has(k) && k !== "format"));
   }
 
   copyKindKeyword(out: JsonSchema, key: string, value: unknown, at: string): void {
     switch (key) {
       case "properties":
-        if (!isRecord(value)) throw invalidParameter(`${this.options.field}: "properties" at ${at} must be an object.`);
+        if (!isRecord(value)) throw invalidParameter(`${this.options.field}: "properties" at #${clipText(at)} must be an object.`);
         out.properties = Object.fromEntries(Object.entries(value).map(([name, s]) => [name, this.prepare(s, `${at}/${name}`)]));
         return;
       case "additionalProperties":
@@ -175,12 +178,12 @@ class SchemaPreparer {
         else out.items = this.prepare(value, at);
         return;
       case "prefixItems":
-        if (!Array.isArray(value)) throw invalidParameter(`${this.options.field}: "prefixItems" at ${at} must be an array.`);
+        if (!Array.isArray(value)) throw invalidParameter(`${this.options.field}: "prefixItems" at #${clipText(at)} must be an array.`);
         out.prefixItems = value.map((s, i) => this.prepare(s, `${at}/${i}`));
         return;
       case "format":
         if (typeof value === "string" && FORMATS.has(value)) out.format = value;
-        else this.unsupported(`format: ${String(value)}`, at.slice(0, at.lastIndexOf("/")));
+        else this.unsupported(`format: ${typeof value === "string" ? value : jsonPreview(value)}`, at.slice(0, at.lastIndexOf("/")));
         return;
       case "minLength":
       case "maxLength":
@@ -199,7 +202,7 @@ class SchemaPreparer {
    */
   copyBound(out: JsonSchema, key: string, value: unknown, at: string): void {
     if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
-      throw invalidParameter(`${this.options.field}: "${key}" at #${at} must be a non-negative integer.`);
+      throw invalidParameter(`${this.options.field}: "${key}" at #${clipText(at)} must be a non-negative integer.`);
     }
     if (value > BOUND_LIMIT) {
       this.unsupported(key, at.slice(0, at.lastIndexOf("/")), `is ${value}, above the ${BOUND_LIMIT} the grammar engine enforces`);
@@ -208,7 +211,7 @@ class SchemaPreparer {
     out[key] = value;
     const [min, max] = key.endsWith("Length") ? ["minLength", "maxLength"] : ["minItems", "maxItems"];
     if (typeof out[min] === "number" && typeof out[max] === "number" && (out[min] as number) > (out[max] as number)) {
-      throw invalidParameter(`${this.options.field}: "${min}" is greater than "${max}" at #${at.slice(0, at.lastIndexOf("/"))}: no value can match.`);
+      throw invalidParameter(`${this.options.field}: "${min}" is greater than "${max}" at #${clipText(at.slice(0, at.lastIndexOf("/")))}: no value can match.`);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { errors, invalidParameter } from "../../core/errors.ts";
+import { errors, invalidParameter, jsonPreview } from "../../core/errors.ts";
 import type { GenerationRequest, SamplingParams, StopConditions } from "../../core/types.ts";
 import { decodeFeatures } from "./features.ts";
 import { decodeInputMessages } from "./messages.ts";
@@ -45,9 +45,9 @@ function decodeLogitBias(value: unknown): [number, number][] | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isObject(value)) wrongType("logit_bias", "an object mapping token ids to biases", value);
   const entries = Object.entries(value).map(([key, bias]): [number, number] => {
-    if (!/^\d+$/.test(key)) throw invalidParameter(`logit_bias keys must be token ids (non-negative integers), got ${JSON.stringify(key)}.`);
+    if (!/^\d+$/.test(key)) throw invalidParameter(`logit_bias keys must be token ids (non-negative integers), got ${jsonPreview(key)}.`);
     if (typeof bias !== "number" || !Number.isFinite(bias) || bias < -100 || bias > 100) {
-      throw invalidParameter(`logit_bias[${key}] must be a number in [-100, 100], got ${JSON.stringify(bias)}.`);
+      throw invalidParameter(`logit_bias[${key}] must be a number in [-100, 100], got ${jsonPreview(bias)}.`);
     }
     return [Number(key), bias];
   });
@@ -112,7 +112,7 @@ export function decodeSampling(p: JsonObject): SamplingParams {
 function decodeShape(p: JsonObject): RequestedShape {
   const format = optionalString(p, "result_format", "result_format");
   if (format !== undefined && format !== "text" && format !== "message") {
-    throw invalidParameter(`result_format must be "text" or "message", got ${JSON.stringify(format)}.`);
+    throw invalidParameter(`result_format must be "text" or "message", got ${jsonPreview(format)}.`);
   }
   const shape: RequestedShape = { incrementalOutput: optionalBoolean(p, "incremental_output", "incremental_output") ?? false };
   if (format !== undefined) shape.resultFormat = format;

@@ -1,4 +1,4 @@
-import { invalidParameter } from "../../core/errors.ts";
+import { clipText, invalidParameter, jsonPreview } from "../../core/errors.ts";
 import type { CitationFormat, RequestedFeatures, ResponseFormat, SearchRequest, SearchStrategy, ToolChoice, ToolDefinition } from "../../core/types.ts";
 import { isObject, optionalBoolean, optionalNumber, optionalString, wrongType, type JsonObject } from "./validate.ts";
 
@@ -8,21 +8,21 @@ const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** The real server's messages. */
 export const TOOL_CHOICE_MESSAGE = 'tool_choice is one of the strings that should be ["none", "auto"]';
 export function unknownResponseFormatMessage(type: unknown): string {
-  return `Unknown format of response_format, response_format should be a dict, includes 'type' and an optional key 'json_schema'. The response_format type from user is ${typeof type === "string" ? type : JSON.stringify(type ?? null)}.`;
+  return `Unknown format of response_format, response_format should be a dict, includes 'type' and an optional key 'json_schema'. The response_format type from user is ${typeof type === "string" ? clipText(type) : jsonPreview(type ?? null)}.`;
 }
 
 function decodeTool(raw: unknown, i: number): ToolDefinition {
   const field = `tools[${i}]`;
   if (!isObject(raw)) wrongType(field, "an object", raw);
   if (raw.type !== undefined && raw.type !== "function") {
-    throw invalidParameter(`${field}.type must be "function", got ${JSON.stringify(raw.type)}.`);
+    throw invalidParameter(`${field}.type must be "function", got ${jsonPreview(raw.type)}.`);
   }
   if (!isObject(raw.function)) wrongType(`${field}.function`, "an object", raw.function);
   const fn = raw.function;
   const name = optionalString(fn, "name", `${field}.function.name`);
   if (name === undefined || !NAME.test(name)) {
     throw invalidParameter(
-      `${field}.function.name must be 1 to 64 letters, digits, underscores or hyphens, got ${JSON.stringify(name ?? null)}.`,
+      `${field}.function.name must be 1 to 64 letters, digits, underscores or hyphens, got ${jsonPreview(name ?? null)}.`,
     );
   }
   const description = optionalString(fn, "description", `${field}.function.description`);
@@ -40,7 +40,7 @@ function decodeTools(value: unknown): ToolDefinition[] | undefined {
   const tools = value.map(decodeTool);
   const seen = new Set<string>();
   for (const tool of tools) {
-    if (seen.has(tool.name)) throw invalidParameter(`tools: the function name "${tool.name}" is used twice.`);
+    if (seen.has(tool.name)) throw invalidParameter(`tools: the function name ${jsonPreview(tool.name)} is used twice.`);
     seen.add(tool.name);
   }
   return tools;
@@ -55,7 +55,7 @@ function decodeToolChoice(value: unknown, tools: ToolDefinition[] | undefined): 
     throw invalidParameter('tool_choice must be "auto", "none" or {"type": "function", "function": {"name": "<tool name>"}}.');
   }
   if (!tools?.some((t) => t.name === name)) {
-    throw invalidParameter(`tool_choice names the function "${name}", which is not among the tools.`);
+    throw invalidParameter(`tool_choice names the function ${jsonPreview(name)}, which is not among the tools.`);
   }
   return { type: "function", name };
 }
@@ -72,7 +72,7 @@ function decodeResponseFormat(value: unknown): ResponseFormat | undefined {
   const name = optionalString(spec, "name", "response_format.json_schema.name");
   if (name === undefined || !NAME.test(name)) {
     throw invalidParameter(
-      `response_format.json_schema.name must be 1 to 64 letters, digits, underscores or hyphens, got ${JSON.stringify(name ?? null)}.`,
+      `response_format.json_schema.name must be 1 to 64 letters, digits, underscores or hyphens, got ${jsonPreview(name ?? null)}.`,
     );
   }
   const schema = spec.schema ?? { type: "object", additionalProperties: true };
@@ -96,7 +96,7 @@ function oneOf<T extends string>(obj: JsonObject, key: string, allowed: readonly
   const value = optionalString(obj, key, field);
   if (value === undefined) return fallback;
   if (!(allowed as readonly string[]).includes(value)) {
-    throw invalidParameter(`Parameter ${field} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${JSON.stringify(value)}.`);
+    throw invalidParameter(`Parameter ${field} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${jsonPreview(value)}.`);
   }
   return value as T;
 }

@@ -1,5 +1,5 @@
 import { textOf } from "../../core/content.ts";
-import { errors, invalidParameter } from "../../core/errors.ts";
+import { errors, invalidParameter, jsonPreview } from "../../core/errors.ts";
 import type { ChatMessage, ContentPart, MediaOptions, MediaPart, Role, ToolCall } from "../../core/types.ts";
 import { isObject, optionalBoolean, optionalString, wrongType, type JsonObject } from "./validate.ts";
 
@@ -111,7 +111,7 @@ function decodeMessage(raw: unknown, i: number, allowMedia: boolean): ChatMessag
   if (!isObject(raw)) wrongType(field, "an object", raw);
   const role = raw.role;
   if (typeof role !== "string" || !ROLES.includes(role as Role)) {
-    throw invalidParameter(`${field}.role must be one of system, user, assistant, tool; got ${JSON.stringify(role ?? null)}.`);
+    throw invalidParameter(`${field}.role must be one of system, user, assistant, tool; got ${jsonPreview(role ?? null)}.`);
   }
   if (!("content" in raw) && role !== "assistant") throw invalidParameter("The content field is a required field.");
   const message: ChatMessage = { role: role as Role, content: decodeContent(raw.content, `${field}.content`, allowMedia) };
