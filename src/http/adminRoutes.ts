@@ -1,12 +1,26 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { ApiError, errors, invalidParameter } from "../core/errors.ts";
+import { ApiError, errors, invalidParameter, jsonPreview } from "../core/errors.ts";
 import { parseKeySpec, parsePastTime, publicKeyView, type Gateway, type KeyService } from "../gateway/index.ts";
+import { queryOf } from "./requestValues.ts";
 
 export const ADMIN_PATHS = {
   keys: "/admin/v1/keys",
   key: "/admin/v1/keys/:id",
   usage: "/admin/v1/usage",
 } as const;
+
+/**
+ * A `since`/`until` bound of the usage query as epoch ms. parsePastTime reads the forms; a value
+ * it reads as no representable time (an epoch of 400 digits, a duration of 10^20 days) is the
+ * client's mistake, refused here before it reaches the store (which would fail on it).
+ */
+function usageTime(name: string, value: string): number {
+  const time = parsePastTime(value);
+  if (!Number.isSafeInteger(time) || Math.abs(time) > 8.64e15) {
+    throw invalidParameter(`${name} is not a time this server can represent: ${jsonPreview(value)} (use a duration back from now like 24h or 7d, an ISO date, or epoch milliseconds).`);
+  }
+  return time;
+}
 
 function asObject(body: unknown): Record<string, unknown> {
   if (body === null || typeof body !== "object" || Array.isArray(body)) throw invalidParameter("The request body must be a JSON object.");
@@ -24,7 +38,7 @@ export function registerAdminRoutes(app: FastifyInstance, gateway: Gateway): voi
     gateway.auth.authenticateAdmin(request.headers.authorization);
   };
   const keys = (): KeyService => {
-    if (!gateway.keys) throw new ApiError(503, "ServiceUnavailable", "Managed keys need the store, which is not configured on this server.");
+    if (!gateway.keys) throw errors.serviceUnavailable("Managed keys need the store, which is not configured on this server.");
     return gateway.keys;
   };
 
@@ -41,18 +55,18 @@ export function registerAdminRoutes(app: FastifyInstance, gateway: Gateway): voi
   app.delete(ADMIN_PATHS.key, { onRequest: admin }, async (request) => {
     const { id } = request.params as { id: string };
     const revoked = await keys().revoke(id);
-    if (!revoked) throw new ApiError(404, "NotFound", `No API key with id or prefix "${id}".`);
+    if (!revoked) throw new ApiError(404, "NotFound", `No API key with id or prefix ${jsonPreview(id)}.`);
     return { key: publicKeyView(revoked), request_id: request.id };
   });
 
   app.get(ADMIN_PATHS.usage, { onRequest: admin }, async (request) => {
     const ledger = gateway.ledger;
-    if (!ledger) throw new ApiError(503, "ServiceUnavailable", "The usage ledger is off on this server.");
-    const query = request.query as Record<string, string | undefined>;
+    if (!ledger) throw errors.serviceUnavailable("The usage ledger is off on this server.");
+    const query = queryOf(request);
     await ledger.flush();
     const totals = await ledger.store.usageTotals({
-      ...(query.since ? { since: parsePastTime(query.since) } : {}),
-      ...(query.until ? { until: parsePastTime(query.until) } : {}),
+      ...(query.since ? { since: usageTime("since", query.since) } : {}),
+      ...(query.until ? { until: usageTime("until", query.until) } : {}),
       ...(query.key ? { keyId: query.key } : {}),
       ...(query.model ? { model: query.model } : {}),
     });
