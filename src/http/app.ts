@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { ApiError, errors, invalidParameter } from "../core/errors.ts";
+import { ApiError, errors } from "../core/errors.ts";
 import type { Gateway, ModelRegistry } from "../gateway/index.ts";
 import { accessLogger, type Metrics } from "../observability/index.ts";
 import { registerAdminRoutes } from "./adminRoutes.ts";
@@ -10,10 +12,13 @@ import type { MediaFetcher } from "../features/media/fetch.ts";
 import type { UploadStore } from "../features/media/uploads.ts";
 import type { FileService } from "../gateway/files.ts";
 import { gatewayHooks, noteError } from "./gatewayHooks.ts";
+import { parseJsonBody } from "./jsonBody.ts";
+import { answerClientError, answerConnect, answerExpectation, fromFastifyError, isClientGone, MAX_PARAM_LENGTH } from "./transportErrors.ts";
 import { nativeErrorBody, nativeErrorFrame, SSE_CONTENT_TYPE, wantsStream } from "../protocols/dashscope/index.ts";
 import { requestStages, type Moderator } from "../features/index.ts";
 import type { SearchProvider } from "../features/search/index.ts";
-import { OPENAI_PATHS, openAiErrorBody, openAiStatus } from "../protocols/openai/index.ts";
+import { openAiErrorBody, openAiStatus } from "../protocols/openai/index.ts";
+import { isOpenAiPath } from "./requestValues.ts";
 import { registerNativeRoutes, type NativeRouteDeps } from "./nativeRoutes.ts";
 import { registerOpenAiRoutes } from "./openaiRoutes.ts";
 
@@ -49,34 +54,13 @@ export interface OpenscopeApp {
 /** How long requests in flight get to end after shutdown aborts them. */
 const SHUTDOWN_GRACE_MS = 5000;
 
-/** The real server's message for a body that is not JSON (error-code reference). */
-const BAD_BODY = "Required body invalid, please check the request body format.";
-
-function fromFastifyError(error: FastifyError, bodyLimit: number): ApiError {
-  switch (error.code) {
-    case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return errors.payloadTooLarge(bodyLimit);
-    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return errors.unsupportedMediaType("");
-    case "FST_ERR_CTP_EMPTY_JSON_BODY":
-    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
-      return invalidParameter(BAD_BODY);
-    default:
-      if (error instanceof SyntaxError) return invalidParameter(BAD_BODY);
-      return errors.internal();
-  }
-}
-
-function isOpenAiPath(url: string): boolean {
-  return url.replace(/\/{2,}/g, "/").startsWith(OPENAI_PATHS.prefix);
-}
-
 /**
  * Renders an error as the client expects it: OpenAI-compatible paths in OpenAI's shape; native
  * SSE clients get 200 + `event:error`, other native clients JSON.
  */
 export function sendApiError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
   noteError(request, error);
+  reply.header("X-Request-ID", request.id);
   if (error.retryAfterSeconds !== undefined) reply.header("Retry-After", String(error.retryAfterSeconds));
   if (isOpenAiPath(request.url)) {
     return reply.code(openAiStatus(error)).type("application/json").send(openAiErrorBody(error, request.id));
@@ -88,13 +72,24 @@ export function sendApiError(request: FastifyRequest, reply: FastifyReply, error
 }
 
 export function buildApp(options: AppOptions): OpenscopeApp {
-  const app = Fastify({
+  const app: FastifyInstance = Fastify({
     logger: options.logger ?? false,
     // One access-log line per model request comes from the gateway (with tokens and timings).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
     genReqId: () => randomUUID(),
-    routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true },
+    routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    // A request without Host is refused by the onRequest hook below in the catalogue's shape
+    // (Node's own refusal is a bodiless 400).
+    http: { requireHostHeader: false },
+    // Fastify's routing errors (bad percent-encoding, over-long path parameters) and Node's
+    // parser errors answer in the catalogue's shape too, never the framework's.
+    frameworkErrors: (error, request, reply) => {
+      const apiError = fromFastifyError(error, options.bodyLimitBytes, undefined);
+      request.log.debug({ code: error.code }, "request refused by the router");
+      return sendApiError(request, reply, apiError);
+    },
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, app.log),
     // shutdown() lets requests in flight end (streams get their error frame) before this runs.
     forceCloseConnections: true,
   });
@@ -105,32 +100,37 @@ export function buildApp(options: AppOptions): OpenscopeApp {
     inFlight.add(done);
     void done.then(() => inFlight.delete(done));
   });
+  app.server.on("connect", (request: IncomingMessage, socket: Socket) => answerConnect(request, socket, app.log));
+  app.server.on("checkExpectation", (request: IncomingMessage, response: ServerResponse) => answerExpectation(request, response));
   app.decorate("knownMethods", (path: string) =>
     ["GET", "POST", "PUT", "DELETE", "PATCH"].filter((method) => app.hasRoute({ method, url: path })),
   );
 
   app.addHook("onRequest", async (request, reply) => {
     reply.header("X-Request-ID", request.id);
+    const raw = request.raw;
+    if (raw.httpVersionMajor === 1 && raw.httpVersionMinor >= 1 && raw.headers.host === undefined) {
+      throw errors.malformedRequest("an HTTP/1.1 request needs a Host header");
+    }
   });
 
-  // JSON bodies: a leading UTF-8 BOM is tolerated (many DashScope fixtures carry one).
+  // JSON bodies: empty, malformed or too deeply nested ones are a 400 (jsonBody.ts); a leading BOM is tolerated.
   app.removeContentTypeParser(["application/json", "text/plain"]);
   app.addContentTypeParser(["application/json", "text/plain"], { parseAs: "string" }, (_request, body, done) => {
-    const text = (body as string).replace(/^\uFEFF/, "");
-    if (text.trim() === "") return done(invalidParameter(BAD_BODY), undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(invalidParameter(BAD_BODY), undefined);
-    }
+    const parsed = parseJsonBody(body as string);
+    if ("error" in parsed) return done(parsed.error, undefined);
+    done(null, parsed.value);
   });
   app.addContentTypeParser("*", (request, _payload, done) => {
     done(errors.unsupportedMediaType(String(request.headers["content-type"] ?? "")), undefined);
   });
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
-    const apiError = error instanceof ApiError ? error : fromFastifyError(error, options.bodyLimitBytes);
+    const apiError = error instanceof ApiError ? error : fromFastifyError(error, options.bodyLimitBytes, request.headers["content-type"]);
+    // Only the server's own failures are errors in the log; the client's mistakes (and clients
+    // that went away) are debug lines.
     if (apiError.status >= 500) request.log.error({ err: error }, "request failed");
+    else if (!(error instanceof ApiError)) request.log.debug({ code: error.code, message: error.message, client_gone: isClientGone(error) }, "request refused");
     return sendApiError(request, reply, apiError);
   });
 

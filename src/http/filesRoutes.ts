@@ -11,6 +11,7 @@ import { ApiError, invalidParameter } from "../core/errors.ts";
 import type { Caller, Gateway } from "../gateway/index.ts";
 import { cleanFilename, fileErrors, isFilePurpose, type FileListFilter, type FileService } from "../gateway/files.ts";
 import type { FileRecord } from "../store/index.ts";
+import { fieldText, multipartFailure } from "./multipart.ts";
 import { authenticateCaller, baseUrlOf, queryOf, type Query } from "./requestValues.ts";
 
 export interface FileRouteDeps {
@@ -136,16 +137,13 @@ async function readMultipart(request: FastifyRequest): Promise<{ files: ReadFile
         files.push({ fieldname: file.fieldname, filename: file.filename, bytes, tooLarge: file.file.truncated });
       } else {
         const values = fields.get(part.fieldname) ?? [];
-        values.push(typeof part.value === "string" ? part.value : String(part.value));
+        values.push(fieldText(part.fieldname, part.value));
         fields.set(part.fieldname, values);
       }
     }
   } catch (error) {
-    if (error instanceof ApiError) throw error;
-    const code = (error as { code?: unknown }).code;
-    // The multipart plugin's refusals (too many parts, malformed body) are the client's mistakes.
-    if (typeof code === "string" && code.startsWith("FST_")) throw invalidParameter(`Invalid multipart body: ${(error as Error).message}`);
-    throw error;
+    // The multipart parser's refusals (no boundary, truncated body, too many parts) are the client's mistakes.
+    throw multipartFailure(error);
   }
   return { files, fields };
 }

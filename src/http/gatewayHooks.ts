@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { ApiError } from "../core/errors.ts";
+import { errors, type ApiError } from "../core/errors.ts";
 import { RequestAccount, type Gateway } from "../gateway/index.ts";
 import { authenticateCaller } from "./requestValues.ts";
 import type { AccessLogEntry, LineLogger } from "../observability/index.ts";
@@ -30,7 +30,11 @@ export function gatewayHooks(options: MeteringOptions) {
         if (options.logContent) account.captureContent();
         request.account = account;
         reply.raw.once("close", () => {
-          const record = gateway.complete(account, reply.raw.statusCode);
+          // Closed before any answer was written (the client went away, or its request turned
+          // out malformed mid-body and the connection was refused): 499, not the default 200.
+          const answered = reply.raw.headersSent;
+          if (!answered) account.error ??= errors.clientClosed();
+          const record = gateway.complete(account, answered ? reply.raw.statusCode : 499);
           const content = options.logContent ? { input: (request.body as { input?: unknown; messages?: unknown } | undefined) ?? null, output: account.capturedContent ?? "" } : undefined;
           options.accessLog(request.log, { record, caller: callerLabel(account), content });
         });

@@ -1,8 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { ApiError, errors } from "../core/errors.ts";
-
-/** Why a request was cancelled because its client went away (nobody reads this error). */
-const clientGone = () => new ApiError(499, "ClientClosedRequest", "The client closed the connection.");
+import { errors, type ApiError } from "../core/errors.ts";
 
 /**
  * One AbortSignal per request that fires when the client disconnects, the request times out, or
@@ -19,7 +16,7 @@ export function requestSignal(
     if (!controller.signal.aborted) controller.abort(reason);
   };
   const onClose = () => {
-    if (!reply.raw.writableFinished) abort(clientGone());
+    if (!reply.raw.writableFinished) abort(errors.clientClosed());
   };
   const onShutdown = () => abort(errors.serviceShuttingDown());
   reply.raw.on("close", onClose);

@@ -1,6 +1,15 @@
 import type { FastifyRequest } from "fastify";
 import { invalidParameter } from "../core/errors.ts";
 import type { Caller, Gateway } from "../gateway/index.ts";
+import { OPENAI_PATHS } from "../protocols/openai/index.ts";
+
+/**
+ * Whether a request target is on the OpenAI-compatible API (its errors are OpenAI-shaped):
+ * duplicate slashes collapsed as the router does, an absolute-form target's origin dropped.
+ */
+export function isOpenAiPath(url: string): boolean {
+  return url.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/, "").replace(/\/{2,}/g, "/").startsWith(OPENAI_PATHS.prefix);
+}
 
 /** A request header's value (the first, when sent more than once). */
 export function headerValue(request: FastifyRequest, name: string): string | undefined {

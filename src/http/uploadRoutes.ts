@@ -7,10 +7,11 @@
  */
 import multipart, { type MultipartFile } from "@fastify/multipart";
 import type { FastifyInstance } from "fastify";
-import { ApiError, errors, invalidParameter } from "../core/errors.ts";
+import { errors, invalidParameter } from "../core/errors.ts";
 import type { UploadFields, UploadStore } from "../features/media/uploads.ts";
 import { uploadErrors } from "../features/media/uploads.ts";
 import type { Gateway } from "../gateway/index.ts";
+import { fieldText, multipartFailure } from "./multipart.ts";
 import { authenticateCaller, baseUrlOf, queryOf } from "./requestValues.ts";
 
 export interface UploadRouteDeps {
@@ -69,14 +70,12 @@ export function registerUploadRoutes(app: FastifyInstance, deps: UploadRouteDeps
             file = { bytes, filename: upload.filename, contentType: upload.mimetype, tooLarge: upload.file.truncated };
           } else if (part.fieldname !== "file" && !(part.fieldname in fields)) {
             // OSS takes the first value of a repeated field.
-            fields[part.fieldname] = typeof part.value === "string" ? part.value : String(part.value);
+            fields[part.fieldname] = fieldText(part.fieldname, part.value);
           }
         }
       } catch (error) {
-        if (error instanceof ApiError) throw error;
-        const code = (error as { code?: unknown }).code;
-        if (typeof code === "string" && code.startsWith("FST_")) throw invalidParameter(`Invalid multipart body: ${(error as Error).message}`);
-        throw error;
+        // The multipart parser's refusals (no boundary, truncated body, too many parts) are the client's mistakes.
+        throw multipartFailure(error);
       }
       if (file === undefined) throw uploadErrors.missing("file");
       if (file.tooLarge) throw uploadErrors.tooLarge(uploads.maxBytes);
