@@ -273,4 +273,12 @@ describe("admin usage query", () => {
     assert.equal((await get("since=1h&since=2h")).status, 200);
     assert.deepEqual(errorLogs(), []);
   });
+  it("a key spec whose limits or expiry the stores cannot hold is a 400 (1e21 reached SQLite as a REAL: 500)", async () => {
+    const create = (spec: string) => raw(request("POST", "/admin/v1/keys", [`Authorization: Bearer ${ADMIN}`, "Content-Type: application/json"], spec));
+    for (const spec of ['{"name":"a","concurrency":1e21}', '{"name":"a","rpm":2147483648}', '{"name":"a","tpm":1e300}', '{"name":"a","expires":1e21}', '{"name":"a","expires":"99999999999999999d"}']) {
+      assertNative(await create(spec), 400, "InvalidParameter", /must be a positive integer of at most|not a time this server can represent/);
+    }
+    assert.equal((await create('{"name":"a","rpm":2147483647,"tpm":9007199254740991,"concurrency":4,"expires":"30d"}')).status, 201);
+    assert.deepEqual(errorLogs(), []);
+  });
 });
