@@ -184,6 +184,8 @@ export async function* runChoice(
     }
   } finally {
     await iterator.return();
+    // No evaluation uses the grammar state any more: its native memory goes now, not at the next full GC.
+    grammar?.dispose();
   }
   if (signal.aborted) throw abortError(signal);
   const out = new StepOutput();
