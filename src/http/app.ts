@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { ApiError, errors } from "../core/errors.ts";
+import { ApiError, clipText, errors } from "../core/errors.ts";
 import type { Gateway, ModelRegistry } from "../gateway/index.ts";
 import { accessLogger, type Metrics } from "../observability/index.ts";
 import { registerAdminRoutes } from "./adminRoutes.ts";
@@ -122,7 +122,7 @@ export function buildApp(options: AppOptions): OpenscopeApp {
     done(null, parsed.value);
   });
   app.addContentTypeParser("*", (request, _payload, done) => {
-    done(errors.unsupportedMediaType(String(request.headers["content-type"] ?? "")), undefined);
+    done(errors.unsupportedMediaType(clipText(String(request.headers["content-type"] ?? ""))), undefined);
   });
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {

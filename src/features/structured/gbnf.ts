@@ -1,3 +1,4 @@
+import { jsonPreview } from "../../core/errors.ts";
 import type { JsonSchema } from "../../core/types.ts";
 
 /**
@@ -110,7 +111,7 @@ class GbnfBuilder {
   ref(ref: string): string {
     const name = /^#\/\$defs\/(.+)$/.exec(ref)?.[1];
     const def = name === undefined ? undefined : this.#defs.get(name);
-    if (name === undefined || def === undefined) throw new Error(`unresolvable $ref ${JSON.stringify(ref)}`);
+    if (name === undefined || def === undefined) throw new Error(`unresolvable $ref ${jsonPreview(ref)}`);
     let rule = this.#defRules.get(name);
     if (!rule) {
       rule = `${this.prefix}def-${name.replace(/[^A-Za-z0-9]+/g, "-")}-${this.#next++}`;
