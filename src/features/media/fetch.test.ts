@@ -3,7 +3,7 @@ import { createServer, type Server, type IncomingMessage, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { ApiError } from "../../core/errors.ts";
-import { isPublicAddress, MediaFetcher, sniffMedia, type MediaKind } from "./fetch.ts";
+import { AllowHostError, isPublicAddress, MediaFetcher, parseAllowEntry, sniffMedia, type MediaKind } from "./fetch.ts";
 
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 7)]);
 
@@ -103,6 +103,25 @@ describe("MediaFetcher: SSRF", () => {
       const media = await new MediaFetcher({ allowHosts }).fetch(local("/image.png"), "image");
       assert.deepEqual(media, { bytes: PNG, contentType: "image/png" });
     }
+  });
+
+  it("an entry with :port opens that port only (address, CIDR, host name, [v6]); without a port every port", async () => {
+    const other = port === 65535 ? port - 1 : port + 1;
+    for (const entry of [`127.0.0.1:${port}`, `127.0.0.0/8:${port}`, `[::ffff:127.0.0.1]:${port}`]) {
+      const media = await new MediaFetcher({ allowHosts: [entry] }).fetch(local("/image.png"), "image");
+      assert.deepEqual(media, { bytes: PNG, contentType: "image/png" }, entry);
+    }
+    const before = connections;
+    for (const entry of [`127.0.0.1:${other}`, `127.0.0.0/8:${other}`, `localhost:${port}`, `[::1]:${port}`]) {
+      await refused(new MediaFetcher({ allowHosts: [entry] }).fetch(local("/image.png"), "image"), "InvalidURL", /private or reserved/);
+    }
+    // A host-name entry matches the name with its port; another port of the same host stays closed.
+    await refused(new MediaFetcher({ allowHosts: [`localhost:${other}`] }).fetch(`http://localhost:${port}/image.png`, "image"), "InvalidURL", /private or reserved/);
+    assert.equal(connections, before, "a refused port is never connected to");
+    const named = await new MediaFetcher({ allowHosts: [`LOCALHOST:${port}`] }).fetch(`http://localhost:${port}/image.png`, "image").catch((e: unknown) => e);
+    if (named instanceof ApiError) assert.equal(named.code, "InvalidParameter");
+    // The scheme's default port counts as the URL's port.
+    await refused(new MediaFetcher({ allowHosts: ["127.0.0.1:8080"] }).fetch("http://127.0.0.1/x.png", "image"), "InvalidURL", /private or reserved/);
   });
 
   it("refuses host names that resolve to private addresses (localhost)", async () => {
@@ -230,6 +249,47 @@ describe("MediaFetcher: SSRF", () => {
     const closedPort = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     await refused(allowed().fetch(`http://127.0.0.1:${closedPort}/x.png`, "image"), "InvalidParameter", /the connection failed$/);
+  });
+});
+
+describe("allow_hosts entries", () => {
+  it("reads host, address, CIDR, each with or without :port, and IPv6 with or without brackets", () => {
+    const read = (entry: string) => {
+      const parsed = parseAllowEntry(entry);
+      return { host: parsed.host, range: parsed.range && `${parsed.range[0].toString()}/${parsed.range[1]}`, port: parsed.port };
+    };
+    assert.deepEqual(read("MinIO.internal"), { host: "minio.internal", range: undefined, port: undefined });
+    assert.deepEqual(read("minio.internal.:9000"), { host: "minio.internal", range: undefined, port: 9000 });
+    assert.deepEqual(read("10.0.0.5"), { host: undefined, range: "10.0.0.5/32", port: undefined });
+    assert.deepEqual(read("10.0.0.5:9000"), { host: undefined, range: "10.0.0.5/32", port: 9000 });
+    assert.deepEqual(read("10.0.0.0/8"), { host: undefined, range: "10.0.0.0/8", port: undefined });
+    assert.deepEqual(read("10.0.0.0/8:443"), { host: undefined, range: "10.0.0.0/8", port: 443 });
+    assert.deepEqual(read("fd00::1"), { host: undefined, range: "fd00::1/128", port: undefined });
+    assert.deepEqual(read("[fd00::1]"), { host: undefined, range: "fd00::1/128", port: undefined });
+    assert.deepEqual(read("[fd00::1]:9000"), { host: undefined, range: "fd00::1/128", port: 9000 });
+    assert.deepEqual(read("fd00::/8"), { host: undefined, range: "fd00::/8", port: undefined });
+    assert.deepEqual(read("[fd00::/8]:9000"), { host: undefined, range: "fd00::/8", port: 9000 });
+    assert.deepEqual(read("::ffff:10.0.0.0/104"), { host: undefined, range: "10.0.0.0/8", port: undefined });
+  });
+
+  it("refuses what is none of those, naming the entry and what is wrong", () => {
+    const cases: [string, RegExp][] = [
+      ["10.0.0.0/99", /"10\.0\.0\.0\/99" is not a valid CIDR range/],
+      ["999.999.1.1", /"999\.999\.1\.1" is not a valid IPv4 address/],
+      ["999.0.0.0/8", /not a valid CIDR range/],
+      ["http://minio.internal:9000/", /is a URL or path; give a host name/],
+      ["minio.internal/bucket", /is a URL or path/],
+      ["minio.internal:0", /the port must be a number from 1 to 65535, got "0"/],
+      ["minio.internal:70000", /the port must be a number from 1 to 65535, got "70000"/],
+      ["minio.internal:", /the port must be a number from 1 to 65535, got ""/],
+      ["[minio.internal]:80", /brackets are for IPv6 addresses only/],
+      ["*.internal", /is not a host name, IP address or CIDR range/],
+      ["bad host", /is not a host name/],
+    ];
+    for (const [entry, pattern] of cases) {
+      assert.throws(() => parseAllowEntry(entry), (error: unknown) => error instanceof AllowHostError && pattern.test(error.message), entry);
+    }
+    assert.throws(() => new MediaFetcher({ allowHosts: ["10.0.0.0/99"] }), AllowHostError);
   });
 });
 

@@ -21,7 +21,7 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import http from "node:http";
 import https from "node:https";
 import type { LookupAddress } from "node:dns";
-import type { LookupFunction } from "node:net";
+import { isIP, type LookupFunction } from "node:net";
 import ipaddr from "ipaddr.js";
 import { ApiError, invalidParameter } from "../../core/errors.ts";
 
@@ -34,7 +34,10 @@ export interface FetchedMedia {
 }
 
 export interface MediaFetcherOptions {
-  /** Hosts allowed to be private: host names (exact, case-insensitive), IP addresses or CIDRs. Default none. */
+  /**
+   * Hosts allowed to be private: host names (exact, case-insensitive), IP addresses or CIDRs, each
+   * optionally with `:port` (`[v6]:port`) to open that port only. Default none.
+   */
   allowHosts?: string[];
   /** Largest download (default 100 MiB). */
   maxBytes?: number;
@@ -101,35 +104,106 @@ export function isPublicAddress(address: string | Address): boolean {
   return parsed.range() === "unicast";
 }
 
-interface AllowList {
-  hosts: Set<string>;
-  cidrs: [Address, number][];
+/**
+ * One `media.allow_hosts` entry: a host name, an IP address or a CIDR range, optionally limited to
+ * one port (`host:port`, `10.0.0.5:9000`, `10.0.0.0/8:9000`, `[fd00::1]:9000`, `[fd00::/8]:9000`).
+ * Without a port the entry opens every port of the host, as before.
+ */
+export interface AllowEntry {
+  /** Host name (lower case, no trailing dot); absent for address entries. */
+  host?: string;
+  /** Address range (a single address is a /32 or /128). */
+  range?: [Address, number];
+  /** The only port the entry opens; absent: every port. */
+  port?: number;
 }
 
-function parseAllowList(entries: readonly string[]): AllowList {
-  const list: AllowList = { hosts: new Set(), cidrs: [] };
-  for (const raw of entries) {
-    const entry = raw.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
-    if (entry === "") continue;
-    if (entry.includes("/")) {
-      const [address, bits] = ipaddr.parseCIDR(entry);
-      list.cidrs.push([normalize(address), address.kind() === "ipv6" && (address as ipaddr.IPv6).isIPv4MappedAddress() ? bits - 96 : bits]);
-    } else if (ipaddr.isValid(entry)) {
-      const address = ipaddr.process(entry);
-      list.cidrs.push([address, address.kind() === "ipv4" ? 32 : 128]);
-    } else {
-      list.hosts.add(entry.replace(/\.$/, ""));
+export interface AllowList {
+  entries: AllowEntry[];
+}
+
+/** An `allow_hosts` entry that is not a host, address, CIDR or one of those with `:port`. */
+export class AllowHostError extends Error {}
+
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*$/;
+
+function parsePort(text: string, entry: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port >= 1 && port <= 65535)) throw new AllowHostError(`"${entry}": the port must be a number from 1 to 65535, got "${text}"`);
+  return port;
+}
+
+function parseRange(text: string, entry: string): [Address, number] {
+  if (text.includes("/")) {
+    let address: Address;
+    let bits: number;
+    try {
+      [address, bits] = ipaddr.parseCIDR(text);
+    } catch {
+      throw new AllowHostError(`"${entry}" is not a valid CIDR range (such as 10.0.0.0/8 or fd00::/8)`);
     }
+    return [normalize(address), address.kind() === "ipv6" && (address as ipaddr.IPv6).isIPv4MappedAddress() ? bits - 96 : bits];
   }
-  return list;
+  const address = ipaddr.process(text);
+  return [address, address.kind() === "ipv4" ? 32 : 128];
+}
+
+/**
+ * Parses one allow-list entry; throws AllowHostError naming the entry and what is wrong with it.
+ * `host`, `host:port`, `1.2.3.4`, `1.2.3.4:port`, `cidr`, `cidr:port`, `fd00::1`, `[fd00::1]`,
+ * `[fd00::1]:port`, `fd00::/8`, `[fd00::/8]:port`.
+ */
+export function parseAllowEntry(raw: string): AllowEntry {
+  const entry = raw.trim().toLowerCase();
+  if (entry === "") throw new AllowHostError("an entry is empty");
+  const notUrl = () =>
+    new AllowHostError(`"${raw}" is a URL or path; give a host name, an IP address or a CIDR range, optionally with :port (such as minio.internal:9000)`);
+  if (/^[a-z][a-z0-9+.-]*:\/\//.test(entry)) throw notUrl();
+  let hostPart = entry;
+  let port: number | undefined;
+  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(entry);
+  if (bracketed) {
+    hostPart = bracketed[1]!;
+    if (bracketed[2] !== undefined) port = parsePort(bracketed[2], raw);
+    if (!hostPart.includes(":")) throw new AllowHostError(`"${raw}": brackets are for IPv6 addresses only`);
+  } else if (entry.split(":").length === 2) {
+    const colon = entry.lastIndexOf(":");
+    hostPart = entry.slice(0, colon);
+    port = parsePort(entry.slice(colon + 1), raw);
+  }
+  // Bare IPv6 (several colons, no brackets) takes no port: `[addr]:port` does.
+  const address = hostPart.split("/")[0]!;
+  if (hostPart.includes("/") && isIP(address) === 0) throw /^[\d.]+$/.test(address) ? new AllowHostError(`"${raw}" is not a valid CIDR range (such as 10.0.0.0/8 or fd00::/8)`) : notUrl();
+  if (isIP(address) !== 0) {
+    return { range: parseRange(hostPart, raw), ...(port !== undefined ? { port } : {}) };
+  }
+  const host = hostPart.replace(/\.$/, "");
+  if (/^[\d.]+$/.test(host)) throw new AllowHostError(`"${raw}" is not a valid IPv4 address`);
+  if (!HOST_NAME.test(host)) throw new AllowHostError(`"${raw}" is not a host name, IP address or CIDR range`);
+  return { host, ...(port !== undefined ? { port } : {}) };
+}
+
+/** The allow list from its entries; throws AllowHostError on the first bad entry. */
+export function parseAllowList(entries: readonly string[]): AllowList {
+  return { entries: entries.filter((entry) => entry.trim() !== "").map(parseAllowEntry) };
 }
 
 function normalize(address: Address): Address {
   return address.kind() === "ipv6" && (address as ipaddr.IPv6).isIPv4MappedAddress() ? (address as ipaddr.IPv6).toIPv4Address() : address;
 }
 
-function inAllowList(list: AllowList, address: Address): boolean {
-  return list.cidrs.some(([range, bits]) => range.kind() === address.kind() && address.match(range, bits));
+const portAllowed = (entry: AllowEntry, port: number): boolean => entry.port === undefined || entry.port === port;
+
+/** Whether the host name (as in the URL) is allow-listed for this port. */
+function hostInAllowList(list: AllowList, host: string, port: number): boolean {
+  const name = host.replace(/\.$/, "");
+  return list.entries.some((entry) => entry.host === name && portAllowed(entry, port));
+}
+
+function inAllowList(list: AllowList, address: Address, port: number): boolean {
+  return list.entries.some(
+    (entry) => entry.range !== undefined && portAllowed(entry, port) && entry.range[0].kind() === address.kind() && address.match(entry.range[0], entry.range[1]),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,8 +366,9 @@ export class MediaFetcher {
   async #addresses(url: URL, source: string, hop: number): Promise<LookupAddress[]> {
     const host = url.hostname.replace(/^\[(.*)\]$/, "$1").toLowerCase();
     const refused = hop === 0 ? "the host is a private or reserved address" : "a redirect leads to a private or reserved address";
-    const hostAllowed = this.#allow.hosts.has(host.replace(/\.$/, ""));
-    const check = (address: Address): boolean => hostAllowed || isPublicAddress(address) || inAllowList(this.#allow, normalize(address));
+    const port = url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+    const hostAllowed = hostInAllowList(this.#allow, host, port);
+    const check = (address: Address): boolean => hostAllowed || isPublicAddress(address) || inAllowList(this.#allow, normalize(address), port);
     if (ipaddr.isValid(host)) {
       const parsed = ipaddr.parse(host);
       if (!check(parsed)) throw mediaErrors.invalidUrl(source, refused);
