@@ -1,10 +1,12 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
+import { isIP } from "node:net";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { ModelDefaults } from "../core/types.ts";
 import { UPSTREAM_KINDS, type ReplicaConfig, type UpstreamKind } from "../backends/openai/index.ts";
 import type { UpstreamTimings } from "../backends/upstream/index.ts";
+import { parseAllowEntry } from "../features/media/fetch.ts";
 
 /** DashScope model names that existing code uses; by default they all reach the served model. */
 export const DEFAULT_ALIASES = ["qwen-plus", "qwen-turbo", "qwen-flash", "qwen-max"] as const;
@@ -34,6 +36,8 @@ export interface ModelConfig {
   upstream?: UpstreamModelConfig;
   /** Tokens per parallel slot (prompt + output). */
   contextSize: number;
+  /** context_size was not given: the default, capped to the model's trained context without a warning. */
+  contextSizeIsDefault?: boolean;
   parallel: number;
   threads?: number;
   /** llama.cpp flash attention: "auto" (on where the backend supports it, as llama-server's default), or forced. */
@@ -65,7 +69,14 @@ export interface ServerConfig {
   search?: SearchConfig | undefined;
   /** Media intake (multimodal endpoint) and the SDK upload flow. */
   media?: MediaConfig;
+  /**
+   * How the operator named each of these settings (`--port`, `OPENSCOPE_PORT` or `port`), for
+   * startup errors that must say which one to change; absent: the config file's key.
+   */
+  settingNames?: Partial<Record<NamedSetting, string>>;
 }
+
+export type NamedSetting = "host" | "port" | "data_dir" | "cache_dir" | "store_url" | "redis_url";
 
 export interface MediaConfig {
   /** Hosts (names, IPs or CIDRs) media URLs may reach although private; none by default. */
@@ -146,13 +157,146 @@ function asRecord(value: unknown, where: string): Raw {
   return value as Raw;
 }
 
-function num(value: unknown, where: string, { min = -Infinity, integer = false } = {}): number | undefined {
+/** The longest delay a Node timer takes (2^31-1 ms, ~24.8 days); a longer one fires at once. */
+export const TIMER_MAX_MS = 2 ** 31 - 1;
+/** The most parallel sequences one llama.cpp context takes (LLAMA_MAX_SEQ). */
+export const MAX_PARALLEL = 256;
+/** The most threads ggml runs (GGML_MAX_N_THREADS). */
+export const MAX_THREADS = 512;
+/** The largest body or media size, in MiB, a Node buffer can hold. */
+const MAX_BUFFER_MB = 4096;
+
+interface NumberRule {
+  min?: number;
+  max?: number;
+  /** The bounds themselves are outside the range. */
+  minExclusive?: boolean;
+  maxExclusive?: boolean;
+  integer?: boolean;
+  /** Appended to the message (what the bound means). */
+  hint?: string;
+}
+
+function describeRange({ min = -Infinity, max = Infinity, minExclusive = false, maxExclusive = false, integer = false }: NumberRule): string {
+  const kind = integer ? "an integer" : "a number";
+  if (min > -Infinity && max < Infinity) {
+    if (!minExclusive && !maxExclusive) return `${kind} from ${min} to ${max}`;
+    return `${kind} in ${minExclusive ? "(" : "["}${min}, ${max}${maxExclusive ? ")" : "]"}`;
+  }
+  if (min > -Infinity) return `${kind} ${minExclusive ? ">" : ">="} ${min}`;
+  if (max < Infinity) return `${kind} ${maxExclusive ? "<" : "<="} ${max}`;
+  return kind;
+}
+
+function num(value: unknown, where: string, rule: NumberRule = {}): number | undefined {
   if (value === undefined || value === null || value === "") return undefined;
-  const n = typeof value === "string" ? Number(value) : value;
-  if (typeof n !== "number" || !Number.isFinite(n) || n < min || (integer && !Number.isInteger(n))) {
-    throw new ConfigError(`${where} must be ${integer ? "an integer" : "a number"}${min > -Infinity ? ` >= ${min}` : ""}, got ${JSON.stringify(value)}`);
+  const { min = -Infinity, max = Infinity, minExclusive = false, maxExclusive = false, integer = false } = rule;
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  const outside = typeof n !== "number" || !Number.isFinite(n) || (integer && !Number.isInteger(n)) ||
+    (minExclusive ? n <= min : n < min) || (maxExclusive ? n >= max : n > max);
+  if (outside) {
+    throw new ConfigError(`${where} must be ${describeRange(rule)}, got ${JSON.stringify(value)}${rule.hint ? ` (${rule.hint})` : ""}`);
   }
   return n;
+}
+
+/** Seconds that become a timer's delay: at most TIMER_MAX_MS. */
+const SECONDS: NumberRule = { min: 0, max: Math.floor(TIMER_MAX_MS / 1000), hint: "the longest timer is ~24 days" };
+
+/**
+ * Refuses keys a section does not know (a typo would otherwise be ignored in silence), naming the
+ * closest known key.
+ */
+function knownKeys(section: Raw, where: string, known: readonly string[]): void {
+  for (const key of Object.keys(section)) {
+    if (known.includes(key)) continue;
+    const near = closest(key, known);
+    const at = where === "" ? "" : ` in ${where}`;
+    throw new ConfigError(`unknown setting "${key}"${at}${near ? `: did you mean "${near}"?` : ""} (known: ${known.join(", ")})`);
+  }
+}
+
+/** The known key within two edits of `key`, if any. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(key.toLowerCase(), candidate);
+    if (distance <= 2 && (!best || distance < best.distance)) best = { key: candidate, distance };
+  }
+  return best?.key;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** One setting from the first source that has it (flag, environment, file), and how that source names it. */
+interface Sourced {
+  value: unknown;
+  where: string;
+}
+
+function pick(sources: [unknown, string][]): Sourced {
+  for (const [value, where] of sources) if (value !== undefined && value !== null && value !== "") return { value, where };
+  return { value: undefined, where: sources.at(-1)![1] };
+}
+
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i;
+
+/** An address to listen on: an IP address (IPv6 with or without brackets) or a host name. */
+function parseHost({ value, where }: Sourced): string {
+  const host = str(value, where) ?? "127.0.0.1";
+  const bare = host.replace(/^\[(.*)\]$/, "$1");
+  if (isIP(bare) !== 0) return bare;
+  const example = "127.0.0.1 (this machine only) or 0.0.0.0 (every interface)";
+  if (/^[\d.]+$/.test(host)) throw new ConfigError(`${where} ${JSON.stringify(host)} is not a valid IPv4 address: use e.g. ${example}`);
+  if (!HOST_NAME.test(host)) throw new ConfigError(`${where} ${JSON.stringify(host)} is not an IP address or host name: use e.g. ${example}`);
+  return host;
+}
+
+/** A service URL of one of the given schemes that parses (`postgres://…`, `redis://…`). */
+function serviceUrl({ value, where }: Sourced, schemes: RegExp, example: string): string | undefined {
+  const url = str(value, where);
+  if (url === undefined) return undefined;
+  if (!schemes.test(url)) throw new ConfigError(`${where} must be a URL such as ${example}, got ${JSON.stringify(redactUrl(url))}`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`${where} ${JSON.stringify(redactUrl(url))} is not a valid URL: expected e.g. ${example}`);
+  }
+  if (parsed.hostname === "" && !parsed.searchParams.has("host")) throw new ConfigError(`${where} ${JSON.stringify(redactUrl(url))} names no host: expected e.g. ${example}`);
+  return url;
+}
+
+/** A URL with its password hidden, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, "$1***@");
+}
+
+/** Why a file could not be read, in plain words. */
+function fileProblem(error: unknown): string {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case "ENOENT":
+      return "it does not exist";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EISDIR":
+      return "it is a directory, not a file";
+    case "ENOTDIR":
+      return "a part of its path is a file, not a directory";
+    default:
+      return (error as Error).message;
+  }
 }
 
 function str(value: unknown, where: string): string | undefined {
@@ -168,11 +312,11 @@ function parseBool(value: unknown, where: string): boolean {
   throw new ConfigError(`${where} must be true or false, got ${JSON.stringify(value)}`);
 }
 
-function parseGpu(value: unknown): GpuSetting {
+function parseGpu({ value, where }: Sourced): GpuSetting {
   if (value === undefined || value === null || value === "" || value === "auto") return "auto";
   if (value === false || value === "false" || value === "off" || value === "cpu") return false;
   if (value === "cuda" || value === "vulkan" || value === "metal") return value;
-  throw new ConfigError(`gpu must be auto, cuda, vulkan, metal or false, got ${JSON.stringify(value)}`);
+  throw new ConfigError(`${where} must be auto, cuda, vulkan, metal or false, got ${JSON.stringify(value)}`);
 }
 
 /** A served name from a model source: file name without extension, lower-cased. */
@@ -188,15 +332,16 @@ export function nameFromSource(source: string): string {
 function parseDefaults(raw: Raw, where: string, upstream: boolean): ModelDefaults {
   const maxOutputTokens = num(raw.max_output_tokens, `${where}.max_output_tokens`, { min: 1, integer: true }) ?? QWEN_DEFAULTS.maxOutputTokens;
   const d = asRecord(raw.defaults, `${where}.defaults`);
-  const pick = (key: string, fallback: number | undefined, opts?: { min?: number; integer?: boolean }) =>
-    num(d[key], `${where}.defaults.${key}`, opts) ?? (upstream ? undefined : fallback);
+  knownKeys(d, `${where}.defaults`, ["temperature", "top_p", "top_k", "repetition_penalty", "presence_penalty", "max_tokens"]);
+  // The ranges a request may give (the real server's), so a default is never one a request could not set.
+  const pick = (key: string, fallback: number | undefined, rule: NumberRule) => num(d[key], `${where}.defaults.${key}`, rule) ?? (upstream ? undefined : fallback);
   const maxTokens = pick("max_tokens", QWEN_DEFAULTS.maxTokens, { min: 1, integer: true });
   const defaults: ModelDefaults = {
-    temperature: pick("temperature", QWEN_DEFAULTS.temperature, { min: 0 }),
-    topP: pick("top_p", QWEN_DEFAULTS.topP, { min: 0 }),
+    temperature: pick("temperature", QWEN_DEFAULTS.temperature, { min: 0, max: 2, maxExclusive: true }),
+    topP: pick("top_p", QWEN_DEFAULTS.topP, { min: 0, max: 1, minExclusive: true }),
     topK: pick("top_k", QWEN_DEFAULTS.topK, { min: 0, integer: true }),
-    repetitionPenalty: pick("repetition_penalty", QWEN_DEFAULTS.repetitionPenalty, { min: 0 }),
-    presencePenalty: pick("presence_penalty", QWEN_DEFAULTS.presencePenalty),
+    repetitionPenalty: pick("repetition_penalty", QWEN_DEFAULTS.repetitionPenalty, { min: 0, minExclusive: true }),
+    presencePenalty: pick("presence_penalty", QWEN_DEFAULTS.presencePenalty, { min: -2, max: 2 }),
     maxOutputTokens,
   };
   if (maxTokens !== undefined) defaults.maxTokens = Math.min(maxTokens, maxOutputTokens);
@@ -218,6 +363,7 @@ export interface ModelOverrides {
 
 function parseReplica(raw: unknown, where: string): ReplicaConfig {
   const replica = typeof raw === "string" ? { url: raw } : asRecord(raw, where);
+  knownKeys(replica, where, ["url", "api_key"]);
   const url = str(replica.url, `${where}.url`);
   if (!url || !/^https?:\/\/[^/]+/.test(url)) throw new ConfigError(`${where}.url must be an http(s) base URL such as http://10.0.0.5:8000/v1`);
   const apiKey = str(replica.api_key, `${where}.api_key`);
@@ -239,7 +385,8 @@ function parseUpstream(raw: Raw, where: string, name: string): UpstreamModelConf
   const list = raw.replicas ?? (raw.url !== undefined ? [{ url: raw.url, api_key: raw.api_key }] : []);
   if (!Array.isArray(list) || list.length === 0) throw new ConfigError(`${where}.replicas must list at least one {url, api_key}`);
   const timeouts = asRecord(raw.timeouts, `${where}.timeouts`);
-  const seconds = (key: string, fallback: number) => (num(timeouts[key], `${where}.timeouts.${key}`, { min: 0 }) ?? fallback) * 1000;
+  knownKeys(timeouts, `${where}.timeouts`, ["first_byte_s", "idle_s", "health_interval_s", "cooldown_s", "auth_cooldown_s"]);
+  const seconds = (key: string, fallback: number) => (num(timeouts[key], `${where}.timeouts.${key}`, SECONDS) ?? fallback) * 1000;
   return {
     kind: kind as UpstreamKind | "dashscope",
     model: str(raw.upstream_model, `${where}.upstream_model`) ?? name,
@@ -251,14 +398,31 @@ function parseUpstream(raw: Raw, where: string, name: string): UpstreamModelConf
     authCooldownMs: seconds("auth_cooldown_s", 60),
     maxConcurrency: num(raw.max_concurrency, `${where}.max_concurrency`, { min: 1, integer: true }),
     modalities: parseModalities(raw.modalities, `${where}.modalities`),
-    maxQueue: num(raw.max_queue, `${where}.max_queue`, { min: 0, integer: true }),
+    maxQueue: num(raw.max_queue, `${where}.max_queue`, { min: 0, max: MAX_QUEUE, integer: true }),
   };
 }
+
+/** Requests one model may keep waiting (beyond that: 503 at once). */
+const MAX_QUEUE = 1_000_000;
+/** The longest context_size taken; the model's trained context and the machine's memory bound it further at load. */
+export const MAX_CONTEXT_SIZE = 2 ** 31 - 1;
+
+const MODEL_KEYS = ["backend", "name", "aliases", "max_output_tokens", "enable_thinking", "max_thinking_tokens", "defaults"];
+const LLAMA_MODEL_KEYS = [...MODEL_KEYS, "source", "context_size", "parallel", "threads", "flash_attention", "max_queue"];
+const UPSTREAM_MODEL_KEYS = [...MODEL_KEYS, "kind", "upstream_model", "replicas", "url", "api_key", "timeouts", "max_concurrency", "modalities", "max_queue", "max_n"];
+
+/** The model settings a flag or environment variable can override: `threads`, `parallel`, `context_size`. */
+export const MODEL_RULES = {
+  threads: { min: 1, max: MAX_THREADS, integer: true },
+  parallel: { min: 1, max: MAX_PARALLEL, integer: true, hint: `llama.cpp runs at most ${MAX_PARALLEL} sequences per context` },
+  contextSize: { min: 64, max: MAX_CONTEXT_SIZE, integer: true },
+} satisfies Record<string, NumberRule>;
 
 export function parseModel(raw: Raw, where: string, overrides: ModelOverrides = {}): ModelConfig {
   if (raw.backend !== undefined && raw.backend !== "llama" && raw.backend !== "openai") {
     throw new ConfigError(`${where}.backend must be llama (embedded, the default) or openai (upstream engines)`);
   }
+  knownKeys(raw, where, raw.backend === "openai" ? UPSTREAM_MODEL_KEYS : LLAMA_MODEL_KEYS);
   if (raw.backend === "openai") {
     const name = str(raw.name, `${where}.name`);
     if (!name) throw new ConfigError(`${where}.name is required for an upstream model`);
@@ -285,12 +449,13 @@ export function parseModel(raw: Raw, where: string, overrides: ModelOverrides = 
     name: str(raw.name, `${where}.name`) ?? nameFromSource(source),
     aliases: aliases as string[],
     source,
-    contextSize: overrides.contextSize ?? num(raw.context_size, `${where}.context_size`, { min: 64, integer: true }) ?? 8192,
-    parallel: overrides.parallel ?? num(raw.parallel, `${where}.parallel`, { min: 1, integer: true }) ?? 4,
-    maxQueue: num(raw.max_queue, `${where}.max_queue`, { min: 0, integer: true }) ?? 64,
+    contextSize: overrides.contextSize ?? num(raw.context_size, `${where}.context_size`, MODEL_RULES.contextSize) ?? 8192,
+    parallel: overrides.parallel ?? num(raw.parallel, `${where}.parallel`, MODEL_RULES.parallel) ?? 4,
+    maxQueue: num(raw.max_queue, `${where}.max_queue`, { min: 0, max: MAX_QUEUE, integer: true }) ?? 64,
     defaults: parseDefaults(raw, where, false),
   };
-  const threads = overrides.threads ?? num(raw.threads, `${where}.threads`, { min: 1, integer: true });
+  if (overrides.contextSize === undefined && (raw.context_size === undefined || raw.context_size === null)) model.contextSizeIsDefault = true;
+  const threads = overrides.threads ?? num(raw.threads, `${where}.threads`, MODEL_RULES.threads);
   if (threads !== undefined) model.threads = threads;
   if (raw.flash_attention !== undefined) model.flashAttention = flashAttentionSetting(raw.flash_attention, `${where}.flash_attention`);
   return model;
@@ -331,6 +496,7 @@ function stringList(value: unknown, where: string): string[] {
 
 function parseDataInspection(raw: Raw): DataInspectionConfig {
   const section = asRecord(raw.data_inspection, "data_inspection");
+  knownKeys(section, "data_inspection", ["terms", "terms_file", "patterns", "classifier", "always"]);
   const terms = stringList(section.terms, "data_inspection.terms");
   const termsFile = str(section.terms_file, "data_inspection.terms_file");
   if (termsFile) {
@@ -338,7 +504,7 @@ function parseDataInspection(raw: Raw): DataInspectionConfig {
     try {
       text = readFileSync(termsFile, "utf8");
     } catch (error) {
-      throw new ConfigError(`cannot read data_inspection.terms_file ${termsFile}: ${(error as Error).message}`);
+      throw new ConfigError(`data_inspection.terms_file ${termsFile} cannot be read: ${fileProblem(error)}`);
     }
     terms.push(...text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("#")));
   }
@@ -353,6 +519,7 @@ function parseDataInspection(raw: Raw): DataInspectionConfig {
   const classifierRaw = section.classifier === undefined ? undefined : asRecord(section.classifier, "data_inspection.classifier");
   let classifier: DataInspectionConfig["classifier"];
   if (classifierRaw) {
+    knownKeys(classifierRaw, "data_inspection.classifier", ["model", "block", "on_unreadable"]);
     const model = str(classifierRaw.model, "data_inspection.classifier.model");
     if (!model) throw new ConfigError("data_inspection.classifier.model must name a served model");
     const block = stringList(classifierRaw.block ?? ["unsafe"], "data_inspection.classifier.block");
@@ -368,30 +535,49 @@ function parseDataInspection(raw: Raw): DataInspectionConfig {
 
 function parseMedia(raw: Raw): MediaConfig {
   const section = asRecord(raw.media, "media");
+  knownKeys(section, "media", ["allow_hosts", "max_mb", "upload_ttl_h"]);
+  const allowHosts = stringList(section.allow_hosts, "media.allow_hosts");
+  allowHosts.forEach((entry, i) => {
+    try {
+      parseAllowEntry(entry);
+    } catch (error) {
+      throw new ConfigError(`media.allow_hosts[${i}]: ${(error as Error).message}`);
+    }
+  });
   return {
-    allowHosts: stringList(section.allow_hosts, "media.allow_hosts"),
-    maxBytes: (num(section.max_mb, "media.max_mb", { min: 0.001 }) ?? 100) * 1024 * 1024,
-    uploadTtlMs: (num(section.upload_ttl_h, "media.upload_ttl_h", { min: 0.01 }) ?? 48) * 3_600_000,
+    allowHosts,
+    maxBytes: (num(section.max_mb, "media.max_mb", { min: 0.001, max: MAX_BUFFER_MB }) ?? 100) * 1024 * 1024,
+    uploadTtlMs: (num(section.upload_ttl_h, "media.upload_ttl_h", { min: 0.01, max: 24 * 365 }) ?? 48) * 3_600_000,
   };
 }
 
 function parseFiles(raw: Raw): FilesConfig {
   const section = asRecord(raw.files, "files");
-  return { maxBytes: (num(section.max_mb, "files.max_mb", { min: 0.001 }) ?? 150) * 1024 * 1024 };
+  knownKeys(section, "files", ["max_mb"]);
+  return { maxBytes: (num(section.max_mb, "files.max_mb", { min: 0.001, max: MAX_BUFFER_MB }) ?? 150) * 1024 * 1024 };
 }
 
 function parseSearch(raw: Raw, env: NodeJS.ProcessEnv): SearchConfig | undefined {
   const section = asRecord(raw.search, "search");
+  knownKeys(section, "search", ["provider", "url", "timeout_s", "folder"]);
   const searxng = env.OPENSCOPE_SEARXNG_URL ?? str(section.url, "search.url");
   const provider = section.provider ?? (searxng ? "searxng" : section.folder !== undefined ? "local" : undefined);
   if (provider === undefined) return undefined;
   if (provider === "searxng") {
-    if (!searxng || !/^https?:\/\//.test(searxng)) throw new ConfigError("search.url must be the http(s) base URL of a SearXNG instance (JSON format enabled)");
-    return { provider, url: searxng.replace(/\/+$/, ""), timeoutMs: (num(section.timeout_s, "search.timeout_s", { min: 0.1 }) ?? 10) * 1000 };
+    const where = env.OPENSCOPE_SEARXNG_URL ? "OPENSCOPE_SEARXNG_URL" : "search.url";
+    if (!searxng || !/^https?:\/\/[^/]/.test(searxng) || !URL.canParse(searxng)) throw new ConfigError(`${where} must be the http(s) base URL of a SearXNG instance (JSON format enabled), such as http://searxng:8080`);
+    return { provider, url: searxng.replace(/\/+$/, ""), timeoutMs: (num(section.timeout_s, "search.timeout_s", { ...SECONDS, min: 0.1 }) ?? 10) * 1000 };
   }
   if (provider === "local") {
     const folder = str(section.folder, "search.folder");
     if (!folder) throw new ConfigError("search.folder must name the folder of documents the local search indexes");
+    let isFolder: boolean;
+    try {
+      isFolder = statSync(folder).isDirectory();
+    } catch (error) {
+      throw new ConfigError(`search.folder ${folder} cannot be used: ${fileProblem(error)}`);
+    }
+    if (!isFolder) throw new ConfigError(`search.folder ${folder} is a file: it must be the folder of documents the local search indexes`);
     return { provider, folder };
   }
   throw new ConfigError(`search.provider must be searxng or local, got ${JSON.stringify(provider)}`);
@@ -402,26 +588,29 @@ export function gatewayDefaults(dataDir: string): GatewayConfig {
   return { dataDir, ledger: { enabled: true, flushMs: 1000 }, limits: true, logContent: false, metrics: true };
 }
 
-function parseGateway(raw: Raw, flags: ConfigSources["flags"], env: NodeJS.ProcessEnv): GatewayConfig {
+function parseGateway(raw: Raw, flags: ConfigSources["flags"], env: NodeJS.ProcessEnv, names: Partial<Record<NamedSetting, string>>): GatewayConfig {
   const ledger = asRecord(raw.ledger, "ledger");
-  const storeUrl = flags["store-url"] ?? env.OPENSCOPE_STORE_URL ?? str(raw.store_url, "store_url");
-  if (storeUrl !== undefined && !/^postgres(ql)?:\/\//.test(storeUrl)) throw new ConfigError(`store_url must be a postgres:// URL, got ${JSON.stringify(storeUrl)}`);
-  const redisUrl = flags["redis-url"] ?? env.OPENSCOPE_REDIS_URL ?? str(raw.redis_url, "redis_url");
-  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) throw new ConfigError(`redis_url must be a redis:// URL, got ${JSON.stringify(redisUrl)}`);
+  knownKeys(ledger, "ledger", ["enabled", "flush_ms"]);
+  const store = pick([[flags["store-url"], "--store-url"], [env.OPENSCOPE_STORE_URL, "OPENSCOPE_STORE_URL"], [raw.store_url, "store_url"]]);
+  const storeUrl = serviceUrl(store, /^postgres(ql)?:\/\//, "postgres://user:password@host:5432/database");
+  const redis = pick([[flags["redis-url"], "--redis-url"], [env.OPENSCOPE_REDIS_URL, "OPENSCOPE_REDIS_URL"], [raw.redis_url, "redis_url"]]);
+  const redisUrl = serviceUrl(redis, /^rediss?:\/\//, "redis://host:6379");
   const adminKey = env.OPENSCOPE_ADMIN_KEY ?? str(raw.admin_key, "admin_key");
-  if (adminKey !== undefined && adminKey.length < 16) throw new ConfigError("admin_key must be at least 16 characters");
+  if (adminKey !== undefined && adminKey.length < 16) throw new ConfigError(`${env.OPENSCOPE_ADMIN_KEY ? "OPENSCOPE_ADMIN_KEY" : "admin_key"} must be at least 16 characters`);
   const enabled = (value: unknown, where: string) => (value === undefined || value === null ? true : parseBool(value, where));
+  const dataDir = pick([[flags["data-dir"], "--data-dir"], [env.OPENSCOPE_DATA_DIR, "OPENSCOPE_DATA_DIR"], [raw.data_dir, "data_dir"]]);
+  Object.assign(names, { store_url: store.where, redis_url: redis.where, data_dir: dataDir.where });
   return {
-    dataDir: flags["data-dir"] ?? env.OPENSCOPE_DATA_DIR ?? str(raw.data_dir, "data_dir") ?? defaultDataDir(env),
+    dataDir: str(dataDir.value, dataDir.where) ?? defaultDataDir(env),
     storeUrl,
     redisUrl,
     adminKey,
     ledger: {
       enabled: enabled(ledger.enabled, "ledger.enabled"),
-      flushMs: num(ledger.flush_ms, "ledger.flush_ms", { min: 10, integer: true }) ?? 1000,
+      flushMs: num(ledger.flush_ms, "ledger.flush_ms", { min: 10, max: TIMER_MAX_MS, integer: true }) ?? 1000,
     },
     limits: enabled(raw.limits, "limits"),
-    logContent: parseBool(env.OPENSCOPE_LOG_CONTENT ?? raw.log_content, "log_content"),
+    logContent: parseBool(env.OPENSCOPE_LOG_CONTENT ?? raw.log_content, env.OPENSCOPE_LOG_CONTENT !== undefined ? "OPENSCOPE_LOG_CONTENT" : "log_content"),
     metrics: enabled(raw.metrics, "metrics"),
   };
 }
@@ -431,34 +620,54 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
   return join(env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "openscope");
 }
 
+/** The keys a config file may hold at its top level. */
+const TOP_LEVEL_KEYS = [
+  "host", "port", "api_keys", "cache_dir", "gpu", "body_limit_mb", "request_timeout_s", "strict_compat", "models",
+  "data_dir", "store_url", "redis_url", "admin_key", "ledger", "limits", "metrics", "log_content",
+  "data_inspection", "files", "search", "media",
+];
+
+/** The config file's mapping; every problem reading or parsing it is one ConfigError line. */
+function readConfigFile(file: string, where: string): Raw {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ConfigError(`config file ${file} (${where}) cannot be read: ${fileProblem(error)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (error) {
+    // The yaml package's messages end with a drawing of the line; the first line says it all.
+    const message = (error as Error).message.split("\n")[0]!.replace(/:$/, "");
+    throw new ConfigError(`config file ${file} is not valid YAML: ${message}`);
+  }
+  if (parsed !== null && parsed !== undefined && (typeof parsed !== "object" || Array.isArray(parsed))) {
+    throw new ConfigError(`config file ${file} must be a YAML mapping of settings (such as "port: 8000"), not ${Array.isArray(parsed) ? "a list" : `a ${typeof parsed}`}`);
+  }
+  const raw = asRecord(parsed, "config");
+  knownKeys(raw, file, TOP_LEVEL_KEYS);
+  return raw;
+}
+
 /** One typed config from (lowest to highest precedence) the YAML file, the environment and flags. */
 export function loadConfig({ flags, env }: ConfigSources): ServerConfig {
   const file = flags.config ?? env.OPENSCOPE_CONFIG;
-  let raw: Raw = {};
-  if (file) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (error) {
-      throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
-    }
-    try {
-      raw = asRecord(parseYaml(text), "config");
-    } catch (error) {
-      throw error instanceof ConfigError ? error : new ConfigError(`config file ${file} is not valid YAML: ${(error as Error).message}`);
-    }
-  }
+  const raw: Raw = file ? readConfigFile(file, flags.config !== undefined ? "--config" : "OPENSCOPE_CONFIG") : {};
   const overrides: ModelOverrides = {};
-  const threads = num(flags.threads ?? env.OPENSCOPE_THREADS, "threads", { min: 1, integer: true });
+  const sourced = (flag: keyof ConfigSources["flags"], envName: string) => pick([[flags[flag], `--${flag}`], [env[envName], envName]]);
+  const numberFrom = ({ value, where }: Sourced, rule: NumberRule) => num(value, where, rule);
+  const threads = numberFrom(sourced("threads", "OPENSCOPE_THREADS"), MODEL_RULES.threads);
   if (threads !== undefined) overrides.threads = threads;
-  const parallel = num(flags.parallel ?? env.OPENSCOPE_PARALLEL, "parallel", { min: 1, integer: true });
+  const parallel = numberFrom(sourced("parallel", "OPENSCOPE_PARALLEL"), MODEL_RULES.parallel);
   if (parallel !== undefined) overrides.parallel = parallel;
-  const contextSize = num(flags["context-size"] ?? env.OPENSCOPE_CONTEXT_SIZE, "context-size", { min: 64, integer: true });
+  const contextSize = numberFrom(sourced("context-size", "OPENSCOPE_CONTEXT_SIZE"), MODEL_RULES.contextSize);
   if (contextSize !== undefined) overrides.contextSize = contextSize;
 
   const modelFlag = flags.model ?? env.OPENSCOPE_MODEL;
   let models: ModelConfig[];
-  if (modelFlag) models = [parseModel({ source: modelFlag }, "--model", overrides)];
+  if (modelFlag) models = [parseModel({ source: modelFlag }, flags.model !== undefined ? "--model" : "OPENSCOPE_MODEL", overrides)];
   else {
     const list = raw.models ?? [];
     if (!Array.isArray(list)) throw new ConfigError("models must be a list");
@@ -469,20 +678,27 @@ export function loadConfig({ flags, env }: ConfigSources): ServerConfig {
   if (!Array.isArray(keysFile) || !keysFile.every((k) => typeof k === "string" && k !== "")) {
     throw new ConfigError("api_keys must be a list of strings");
   }
+  const host = pick([[flags.host, "--host"], [env.OPENSCOPE_HOST, "OPENSCOPE_HOST"], [raw.host, "host"]]);
+  const port = pick([[flags.port, "--port"], [env.OPENSCOPE_PORT, "OPENSCOPE_PORT"], [raw.port, "port"]]);
+  const cacheDir = pick([[flags["cache-dir"], "--cache-dir"], [env.OPENSCOPE_CACHE_DIR, "OPENSCOPE_CACHE_DIR"], [raw.cache_dir, "cache_dir"]]);
+  const gpu = pick([[flags.gpu, "--gpu"], [env.OPENSCOPE_GPU, "OPENSCOPE_GPU"], [raw.gpu, "gpu"]]);
+  const strict = pick([[env.OPENSCOPE_STRICT_COMPAT, "OPENSCOPE_STRICT_COMPAT"], [raw.strict_compat, "strict_compat"]]);
+  const settingNames: Partial<Record<NamedSetting, string>> = { host: host.where, port: port.where, cache_dir: cacheDir.where };
   return {
-    host: flags.host ?? env.OPENSCOPE_HOST ?? str(raw.host, "host") ?? "127.0.0.1",
-    port: num(flags.port ?? env.OPENSCOPE_PORT ?? raw.port, "port", { min: 0, integer: true }) ?? 8000,
+    host: parseHost(host),
+    port: num(port.value, port.where, { min: 0, max: 65535, integer: true, hint: "0 picks a free port" }) ?? 8000,
     apiKeys: [...keysFile, ...keysEnv],
-    cacheDir: flags["cache-dir"] ?? str(raw.cache_dir, "cache_dir") ?? defaultCacheDir(env),
-    gpu: parseGpu(flags.gpu ?? env.OPENSCOPE_GPU ?? raw.gpu),
-    bodyLimitBytes: (num(raw.body_limit_mb, "body_limit_mb", { min: 0.001 }) ?? 10) * 1024 * 1024,
-    requestTimeoutMs: (num(raw.request_timeout_s, "request_timeout_s", { min: 1 }) ?? 600) * 1000,
-    strictCompat: flags["strict-compat"] === true || parseBool(env.OPENSCOPE_STRICT_COMPAT ?? raw.strict_compat, "strict_compat"),
+    cacheDir: str(cacheDir.value, cacheDir.where) ?? defaultCacheDir(env),
+    gpu: parseGpu(gpu),
+    bodyLimitBytes: Math.round((num(raw.body_limit_mb, "body_limit_mb", { min: 0.001, max: MAX_BUFFER_MB }) ?? 10) * 1024 * 1024),
+    requestTimeoutMs: (num(raw.request_timeout_s, "request_timeout_s", { ...SECONDS, min: 1 }) ?? 600) * 1000,
+    strictCompat: flags["strict-compat"] === true || parseBool(strict.value, strict.where),
     models: assignAliases(models),
-    gateway: parseGateway(raw, flags, env),
+    gateway: parseGateway(raw, flags, env, settingNames),
     dataInspection: parseDataInspection(raw),
     files: parseFiles(raw),
     media: parseMedia(raw),
     search: parseSearch(raw, env),
+    settingNames,
   };
 }
