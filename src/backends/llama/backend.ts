@@ -19,7 +19,9 @@ import { GrammarCompiler } from "./grammar.ts";
 import { TokenDescriber } from "./tokenBytes.ts";
 import { SlotPool } from "../../core/slotPool.ts";
 import { chunkedPrefillStrategy } from "./batching.ts";
-import { checkContextMemory } from "./memory.ts";
+import { checkContextMemory, checkKvCacheBound, memoryBudget, trainedContextSize } from "./memory.ts";
+import { checkModelFile, explainModelLoadFailure, ModelLoadError, readGgufMetadata } from "./modelSource.ts";
+import { captureEngineLog } from "./runtime.ts";
 import { PrefixPins } from "./prefixPins.ts";
 import { SamplerMemory } from "./samplerMemory.ts";
 import { chooseThreads } from "./threads.ts";
@@ -41,6 +43,8 @@ export interface LlamaBackendOptions {
   maxQueue: number;
   /** Repetition-penalty window, in tokens. */
   penaltyWindow?: number;
+  /** Aborts loading (shutdown while the model loads). */
+  signal?: AbortSignal;
 }
 
 export interface LlamaBackendInfo {
@@ -151,21 +155,47 @@ export class LlamaBackend implements Backend {
     };
   }
 
+  /**
+   * Loads the model and creates its context. A file llama.cpp cannot load is a ModelLoadError saying
+   * why in plain words; a context_size above the model's trained context is capped to it (as
+   * llama-server does: positions past it are untrained); impossible sizes are refused before any
+   * allocation (checkContextMemory).
+   */
   static async load(llama: Llama, options: LlamaBackendOptions): Promise<LlamaBackend> {
-    const model = await llama.loadModel({ modelPath: options.modelPath });
+    const signal = options.signal;
+    await checkModelFile(options.modelPath);
+    // Before the weights are read: the context capped to the trained one, and sizes whose KV cache cannot fit refused.
+    const metadata = await readGgufMetadata(options.modelPath);
+    const trained = metadata ? trainedContextSize({ metadata }) : undefined;
+    let contextSize = trained !== undefined ? Math.min(options.contextSize, trained) : options.contextSize;
+    if (metadata) {
+      const { onGpu, ...budget } = await memoryBudget(llama);
+      checkKvCacheBound({ metadata }, { contextSize, parallel: options.parallel, onGpu }, budget);
+    }
+    let model: LlamaModel;
+    const engineLog: string[] = [];
+    try {
+      model = await captureEngineLog(llama, engineLog, () => llama.loadModel({ modelPath: options.modelPath, ...(signal ? { loadSignal: signal } : {}) }));
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new ModelLoadError(options.modelPath, await explainModelLoadFailure(options.modelPath, error, llama, engineLog));
+    }
+    if (trained === undefined && model.trainContextSize > 0) contextSize = Math.min(contextSize, model.trainContextSize);
     const threads = options.threads ?? chooseThreads(model.size);
-    const batchSize = Math.min(512, options.contextSize);
+    const batchSize = Math.min(512, contextSize);
     const flashAttention = options.flashAttention ?? "auto";
     try {
-      const contextBytes = await checkContextMemory(model, { contextSize: options.contextSize, parallel: options.parallel, batchSize, flashAttention });
+      const contextBytes = await checkContextMemory(model, { contextSize, parallel: options.parallel, batchSize, flashAttention });
+      signal?.throwIfAborted();
       const context = await model.createContext({
         flashAttention,
         // Per sequence: node-llama-cpp allocates contextSize x sequences cells.
-        contextSize: options.contextSize,
+        contextSize,
         sequences: options.parallel,
         threads,
         batchSize,
         batching: { itemPrioritizationStrategy: chunkedPrefillStrategy() },
+        ...(signal ? { createSignal: signal } : {}),
       });
       return new LlamaBackend(model, context, options, threads, contextBytes);
     } catch (error) {

@@ -36,3 +36,32 @@ export function llamaRuntime(gpu: GpuChoice = "auto"): Promise<Llama> {
 export function engineBuildName(llama: Llama): string {
   return llama.buildType === "localBuild" ? "native build" : "prebuilt binaries";
 }
+
+/**
+ * Runs `fn` with llama.cpp's log lines collected into `lines` and held back (printed at once at
+ * OPENSCOPE_LOG_LEVEL=debug, and after `fn` if it succeeds): a model that fails to load is then
+ * reported in one line saying why, not after llama.cpp's own error lines.
+ */
+export async function captureEngineLog<T>(llama: Llama, lines: string[], fn: () => Promise<T>): Promise<T> {
+  const previous = llama.logger;
+  const debug = process.env.OPENSCOPE_LOG_LEVEL === "debug";
+  const held: [LlamaLogLevel, string][] = [];
+  llama.logger = (level, message) => {
+    const line = message.trim();
+    if (line !== "") lines.push(line);
+    if (debug) previous(level, message);
+    else held.push([level, message]);
+  };
+  try {
+    const value = await fn();
+    // It loaded after all: what the engine said is shown as it would have been.
+    for (const [level, message] of held) previous(level, message);
+    return value;
+  } catch (error) {
+    // The engine's log lines reach JavaScript through the event loop: the last ones can arrive after the failure.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    throw error;
+  } finally {
+    llama.logger = previous;
+  }
+}
