@@ -1,9 +1,10 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, DEFAULT_MODEL_SOURCE, loadConfig } from "../config/config.ts";
-import { ModelSourceError, resolveModelSource } from "../backends/llama/index.ts";
+import { resolveModelSource } from "../backends/llama/index.ts";
+import { describeFailure, EXIT_RUNTIME } from "./errors.ts";
 import { keysCommand, usageCommand } from "./keysCommands.ts";
-import { consoleLogger, startServer } from "./serve.ts";
+import { consoleLogger, startServer, type RunningServer } from "./serve.ts";
 
 const USAGE = `openscope — the DashScope (Model Studio) API on your own models
 
@@ -54,32 +55,80 @@ const options = {
   help: { type: "boolean", short: "h" },
 } as const;
 
+/**
+ * The most a shutdown may take: requests in flight get 5 s to end (they are aborted at once), then
+ * the backends close and the ledger is written. Past this the process exits anyway.
+ */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+/**
+ * SIGINT/SIGTERM from the very start: before the server runs, the process exits at once (nothing
+ * to save); once it runs — a model still loading included — the server closes (loading aborted,
+ * requests ended, ledger written) within SHUTDOWN_DEADLINE_MS; a second signal exits at once.
+ */
+function handleSignals(): { running(server: RunningServer): void; readonly closing: boolean } {
+  let server: RunningServer | undefined;
+  let closing = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (closing) {
+      consoleLogger.warn(`${signal} again: exiting now`);
+      process.exit(EXIT_RUNTIME);
+    }
+    closing = true;
+    consoleLogger.info(`${signal}: shutting down`);
+    if (!server) process.exit(0);
+    setTimeout(() => {
+      consoleLogger.warn(`shutdown took longer than ${SHUTDOWN_DEADLINE_MS / 1000} s: exiting now`);
+      process.exit(EXIT_RUNTIME);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        consoleLogger.warn(`shutdown failed: ${describeFailure(error).line}`);
+        process.exit(EXIT_RUNTIME);
+      },
+    );
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  return {
+    running(started) {
+      server = started;
+    },
+    get closing() {
+      return closing;
+    },
+  };
+}
+
 async function serve(flags: Parameters<typeof loadConfig>[0]["flags"]): Promise<void> {
   const config = loadConfig({ flags, env: process.env });
+  const signals = handleSignals();
   // Info: one JSON access-log line per model request on stdout (never secrets; content only with log_content).
   const level = process.env.OPENSCOPE_LOG_LEVEL ?? "info";
   const server = await startServer(config, consoleLogger, { level });
+  signals.running(server);
   consoleLogger.info(`listening on ${server.url} — DashScope base URL: ${server.url}/api/v1`);
-  let closing = false;
-  const stop = (signal: string) => {
-    if (closing) process.exit(1);
-    closing = true;
-    consoleLogger.info(`${signal}: shutting down`);
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
   try {
     await server.loaded;
     consoleLogger.info("ready");
   } catch (error) {
-    consoleLogger.warn(`model failed to load: ${(error as Error).message}`);
-    await server.close();
-    process.exit(1);
+    if (signals.closing) return;
+    // /health says "failed" with the reason until the process is gone.
+    fail(error, server.close());
   }
+}
+
+/** Prints the one line an error ends the process with (the stack only at OPENSCOPE_LOG_LEVEL=debug) and exits with its code. */
+function fail(error: unknown, closing?: Promise<void>): void {
+  const { line, exitCode } = describeFailure(error);
+  console.error(`openscope: ${line}`);
+  if (process.env.OPENSCOPE_LOG_LEVEL === "debug" && error instanceof Error && error.stack) console.error(error.stack);
+  const exit = () => process.exit(exitCode);
+  if (closing) {
+    setTimeout(exit, SHUTDOWN_DEADLINE_MS).unref();
+    closing.then(exit, exit);
+  } else exit();
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -119,15 +168,8 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new ConfigError(`unknown command "${command}"\n\n${USAGE}`);
+      throw new ConfigError(`unknown command "${command}": the commands are serve, pull, keys, usage and models (openscope --help)`);
   }
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof ModelSourceError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-    console.error(`openscope: ${(error as Error).message}`);
-  } else {
-    console.error(error);
-  }
-  process.exit(1);
-});
+main(process.argv.slice(2)).catch((error: unknown) => fail(error));

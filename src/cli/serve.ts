@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { ModelRoute } from "../core/types.ts";
 import { DEFAULT_ALIASES, DEFAULT_MODEL_SOURCE, parseModel, type DataInspectionConfig, type ModelConfig, type ServerConfig } from "../config/config.ts";
 import { AnyOfModerators, ClassifierModerator, TermListModerator, type Moderator } from "../features/index.ts";
-import { engineBuildName, LlamaBackend, llamaRuntime, ModelSourceError, resolveModelSource } from "../backends/llama/index.ts";
+import { engineBuildName, InsufficientMemoryError, isRemoteSource, LlamaBackend, llamaRuntime, ModelSourceError, resolveModelSource } from "../backends/llama/index.ts";
 import { DashScopeUpstreamBackend } from "../backends/dashscope/index.ts";
 import { OpenAiUpstreamBackend } from "../backends/openai/index.ts";
 import { ModelRegistry, type Gateway } from "../gateway/index.ts";
@@ -15,6 +15,11 @@ import { FileService } from "../gateway/files.ts";
 import { openSearchProvider } from "../features/search/index.ts";
 import { buildApp } from "../http/app.ts";
 import { ensureTestModel } from "../testmodels/index.ts";
+import { hasFfmpeg } from "../features/media/process.ts";
+import { describeFailure, prepareDirectory, StartupError } from "./errors.ts";
+
+/** How long close() waits for an aborted model load to end before closing the rest. */
+const LOAD_ABORT_WAIT_MS = 2000;
 
 /** The served name of the built-in random-weight model: it says what it is. */
 export const TINY_MODEL_NAME = "openscope-tiny-random";
@@ -79,6 +84,9 @@ async function defaultModel(config: ServerConfig, log: Logger): Promise<Resolved
 }
 
 async function resolveModels(config: ServerConfig, log: Logger): Promise<ResolvedModel[]> {
+  if (config.models.length === 0 || config.models.some((m) => !m.upstream && isRemoteSource(m.source))) {
+    await prepareDirectory(config.cacheDir, config.settingNames?.cache_dir ?? "cache_dir", "downloaded models");
+  }
   if (config.models.length === 0) return [await defaultModel(config, log)];
   const resolved: ResolvedModel[] = [];
   for (const model of config.models) {
@@ -101,7 +109,7 @@ function upstreamModel(model: ModelConfig, log: Logger): ModelRoute {
   return { name: model.name, backend, defaults: model.defaults };
 }
 
-async function loadModel(model: ResolvedModel, config: ServerConfig, log: Logger): Promise<ModelRoute> {
+async function loadModel(model: ResolvedModel, config: ServerConfig, log: Logger, signal: AbortSignal): Promise<ModelRoute> {
   if (model.config.upstream) return upstreamModel(model.config, log);
   const llama = await llamaRuntime(config.gpu);
   const backendOptions = {
@@ -109,11 +117,27 @@ async function loadModel(model: ResolvedModel, config: ServerConfig, log: Logger
     contextSize: model.config.contextSize,
     parallel: model.config.parallel,
     maxQueue: model.config.maxQueue,
+    signal,
     ...(model.config.threads !== undefined ? { threads: model.config.threads } : {}),
     ...(model.config.flashAttention !== undefined ? { flashAttention: model.config.flashAttention } : {}),
   };
-  const backend = await LlamaBackend.load(llama, backendOptions);
+  let backend: LlamaBackend;
+  try {
+    backend = await LlamaBackend.load(llama, backendOptions);
+  } catch (error) {
+    if (error instanceof InsufficientMemoryError) {
+      const capped = error.sizes && error.sizes.contextSize < model.config.contextSize ? ` (context_size ${model.config.contextSize} capped to the ${error.sizes.contextSize} tokens it was trained for)` : "";
+      throw new InsufficientMemoryError(`model "${model.config.name}"${capped}: ${error.message}`, error.sizes);
+    }
+    throw error;
+  }
   const i = backend.info;
+  if (!model.config.contextSizeIsDefault && model.config.contextSize > i.contextSize && i.trainContextSize > 0 && model.config.contextSize > i.trainContextSize) {
+    log.warn(
+      `model "${model.config.name}": context_size ${model.config.contextSize} is above the ${i.trainContextSize} tokens it was trained for: ` +
+        `each slot holds ${i.contextSize} tokens (capped, as llama-server does). Set context_size to ${i.trainContextSize} or less to silence this.`,
+    );
+  }
   log.info(
     `model "${model.config.name}" loaded (${i.architecture}, ${model.path}): ${i.parallel} slots x ${i.contextSize} tokens ` +
       `(KV cache and buffers ~${Math.round(i.contextBytes / 2 ** 20)} MiB beside ${Math.round(backend.modelBytes / 2 ** 20)} MiB of weights), ` +
@@ -146,6 +170,41 @@ function buildModerator(config: DataInspectionConfig | undefined, registry: Mode
       (config.always ? ", on every request" : ", on requests that ask (X-DashScope-DataInspection)"),
   );
   return { moderator: moderators.length === 1 ? moderators[0]! : new AnyOfModerators(moderators), always: config.always };
+}
+
+/** A failed listen as one line naming the setting: port in use (run time), no such address, no privilege (settings). */
+function listenError(error: unknown, config: ServerConfig): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  const port = config.settingNames?.port ?? "port";
+  const host = config.settingNames?.host ?? "host";
+  switch (code) {
+    case "EADDRINUSE":
+      return new StartupError(`port ${config.port} on ${config.host} is already in use by another process: stop it, or choose another port with ${port}`);
+    case "EACCES":
+      return new StartupError(`port ${config.port} needs privileges this user does not have (ports below 1024 usually do): choose a port from 1024 up with ${port}`, 2);
+    case "EADDRNOTAVAIL":
+      return new StartupError(`${host} ${config.host} is not an address of this machine: use one of its addresses, 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)`, 2);
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_NONAME":
+      return new StartupError(`${host} "${config.host}" does not resolve to an address: use an IP address of this machine, 127.0.0.1 or 0.0.0.0`, 2);
+    default:
+      return error;
+  }
+}
+
+/**
+ * Models that take video or audio need ffmpeg (and ffprobe) to sample and convert it; without them
+ * every such request fails. Said once at startup, loudly, with what to install.
+ */
+async function warnWithoutFfmpeg(models: ResolvedModel[], log: Logger): Promise<void> {
+  const needing = models.filter((m) => m.config.upstream?.modalities.some((kind) => kind === "video" || kind === "audio"));
+  if (needing.length === 0 || (await hasFfmpeg())) return;
+  const names = needing.map((m) => `"${m.config.name}"`).join(", ");
+  log.warn(
+    `model ${names} takes video/audio input but ffmpeg/ffprobe are not installed: every video or audio request to it will fail (503). ` +
+      `Install ffmpeg (Debian/Ubuntu: apt-get install ffmpeg; macOS: brew install ffmpeg) and restart.`,
+  );
 }
 
 /** Resolves (pulls) the models, starts listening, and loads the models; /health turns 200 once they are loaded. */
@@ -189,10 +248,25 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
     address = await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     await setup.close();
-    throw error;
+    throw listenError(error, config);
   }
+  void warnWithoutFfmpeg(resolved, log).catch(() => undefined);
+  const loading = new AbortController();
   const loaded = (async () => {
-    for (const model of resolved) registry.attach(await loadModel(model, config, log));
+    for (const model of resolved) {
+      try {
+        const route = await loadModel(model, config, log, loading.signal);
+        if (loading.signal.aborted) {
+          // Loaded after close() stopped waiting for it.
+          await route.backend.close();
+          throw loading.signal.reason;
+        }
+        registry.attach(route);
+      } catch (error) {
+        if (!loading.signal.aborted) registry.fail(model.config.name, describeFailure(error).line);
+        throw error;
+      }
+    }
   })();
   loaded.catch(() => undefined);
   return {
@@ -201,8 +275,11 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
     gateway,
     loaded,
     async close() {
+      loading.abort(new Error("shutting down"));
       await shutdown();
-      await loaded.catch(() => undefined);
+      // An aborted load ends at llama.cpp's next progress callback; a step that cannot be aborted
+      // is not waited for long (the process is going away; its memory goes with it).
+      await Promise.race([loaded.catch(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, LOAD_ABORT_WAIT_MS).unref())]);
       await Promise.all(registry.routes().map((route) => route.backend.close()));
       await setup.close();
       search?.close();

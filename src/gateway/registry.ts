@@ -5,6 +5,8 @@ export interface ModelListing {
   name: string;
   aliases: string[];
   ready: boolean;
+  /** Why the model failed to load (it never will: the server is going down). */
+  error?: string;
 }
 
 /**
@@ -28,12 +30,28 @@ export class ModelRegistry {
     this.#routes.set(route.name, route);
   }
 
+  /** Marks a model that could not be loaded, with the reason (for /health and requests meanwhile). */
+  fail(name: string, reason: string): void {
+    const listing = this.#listings.get(name);
+    if (!listing) throw new Error(`model ${name} was not announced`);
+    listing.error = reason;
+  }
+
   resolve(requested: string): ModelRoute {
     const name = this.#names.get(requested);
     if (name === undefined) throw errors.modelNotFound();
     const route = this.#routes.get(name);
-    if (!route) throw errors.modelUnavailable(`Model "${requested}" is still loading, please try again shortly.`);
+    if (!route) {
+      const error = this.#listings.get(name)?.error;
+      if (error !== undefined) throw errors.modelUnavailable(`Model "${requested}" failed to load: ${error}`);
+      throw errors.modelUnavailable(`Model "${requested}" is still loading, please try again shortly.`);
+    }
     return route;
+  }
+
+  /** Models that failed to load. */
+  get failed(): ModelListing[] {
+    return [...this.#listings.values()].filter((m) => m.error !== undefined);
   }
 
   list(): ModelListing[] {

@@ -14,7 +14,7 @@ import type { FileService } from "../gateway/files.ts";
 import { gatewayHooks, noteError } from "./gatewayHooks.ts";
 import { parseJsonBody } from "./jsonBody.ts";
 import { answerClientError, answerConnect, answerExpectation, fromFastifyError, isClientGone, MAX_PARAM_LENGTH } from "./transportErrors.ts";
-import { nativeErrorBody, nativeErrorFrame, SSE_CONTENT_TYPE, wantsStream } from "../protocols/dashscope/index.ts";
+import { NATIVE_PATHS, nativeErrorBody, nativeErrorFrame, SSE_CONTENT_TYPE, wantsStream } from "../protocols/dashscope/index.ts";
 import { requestStages, type Moderator } from "../features/index.ts";
 import type { SearchProvider } from "../features/search/index.ts";
 import { openAiErrorBody, openAiStatus } from "../protocols/openai/index.ts";
@@ -54,9 +54,13 @@ export interface OpenscopeApp {
 /** How long requests in flight get to end after shutdown aborts them. */
 const SHUTDOWN_GRACE_MS = 5000;
 
+/** The native endpoints that stream, as the real server: only there does an SSE client get its errors as `event:error`. */
+const STREAMING_ROUTES: ReadonlySet<string | undefined> = new Set([NATIVE_PATHS.textGeneration, NATIVE_PATHS.multimodalGeneration]);
+
 /**
- * Renders an error as the client expects it: OpenAI-compatible paths in OpenAI's shape; native
- * SSE clients get 200 + `event:error`, other native clients JSON.
+ * Renders an error as the client expects it: OpenAI-compatible paths in OpenAI's shape; SSE
+ * clients of the native generation endpoints get 200 + `event:error`; every other native answer
+ * (files, uploads, tokenizer, admin, … whatever the Accept or X-DashScope-SSE header) is JSON.
  */
 export function sendApiError(request: FastifyRequest, reply: FastifyReply, error: ApiError): FastifyReply {
   noteError(request, error);
@@ -65,7 +69,8 @@ export function sendApiError(request: FastifyRequest, reply: FastifyReply, error
   if (isOpenAiPath(request.url)) {
     return reply.code(openAiStatus(error)).type("application/json").send(openAiErrorBody(error, request.id));
   }
-  if (wantsStream(request.headers) && error.status !== 401 && error.status !== 404 && error.status !== 405) {
+  // The matched route (none for 404/405 and the router's own refusals).
+  if (STREAMING_ROUTES.has(request.routeOptions?.url) && wantsStream(request.headers) && error.status !== 401 && error.status !== 404 && error.status !== 405) {
     return reply.code(200).type(SSE_CONTENT_TYPE).send(nativeErrorFrame(error, request.id, 1));
   }
   return reply.code(error.status).type("application/json").send(nativeErrorBody(error, request.id));
@@ -162,6 +167,9 @@ export function buildApp(options: AppOptions): OpenscopeApp {
 
   app.get("/health", async (_request, reply) => {
     const models = options.registry.list();
+    // A model that failed to load never becomes ready: say so (and why) until the process ends.
+    const failed = options.registry.failed;
+    if (failed.length > 0) return reply.code(503).send({ status: "failed", reason: failed.map((m) => `model "${m.name}": ${m.error}`).join("; "), models });
     const ready = options.registry.ready;
     return reply.code(ready ? 200 : 503).send({ status: ready ? "ok" : "loading", models });
   });

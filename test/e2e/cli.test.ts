@@ -15,7 +15,11 @@ function serve(env: NodeJS.ProcessEnv, args: string[] = []) {
   });
   let stderr = "";
   const ready = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "ready" within 60 s:\n${stderr}`)), 60_000);
+    const timer = setTimeout(() => {
+      // A server that never gets ready must not outlive the test (the runner would wait for it).
+      child.kill("SIGKILL");
+      reject(new Error(`no "ready" within 60 s:\n${stderr}`));
+    }, 60_000);
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
       const url = /listening on (http:\/\/\S+)/.exec(stderr)?.[1];
