@@ -37,7 +37,7 @@ export function table(rows: string[][]): string {
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
 }
 
-/** Input errors of these commands read as configuration errors (message, exit 1), not stack traces. */
+/** Input errors of these commands (a limit or time no store can hold included) read as configuration errors — one line, exit 2 — not stack traces. */
 async function asCliErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
@@ -96,8 +96,8 @@ export async function usageCommand(config: GatewayConfig, flags: UsageFlags): Pr
   try {
     return await asCliErrors(async () => {
       const filter = {
-        ...(flags.since ? { since: parsePastTime(flags.since) } : {}),
-        ...(flags.until ? { until: parsePastTime(flags.until) } : {}),
+        ...(flags.since ? { since: parsePastTime(flags.since, Date.now(), "--since") } : {}),
+        ...(flags.until ? { until: parsePastTime(flags.until, Date.now(), "--until") } : {}),
         ...(flags.key ? { keyId: flags.key } : {}),
         ...(flags.model ? { model: flags.model } : {}),
       };
