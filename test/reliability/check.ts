@@ -183,6 +183,9 @@ const ROUTES: [string, RegExp, SuccessCheck][] = [
   ["GET", /^\/metrics\/?$/, anyBytes],
 ];
 
+/** The only paths that answer in SSE (on an SSE request, errors too). */
+const STREAMING_PATHS = [/^\/api\/v1\/services\/aigc\/(text|multimodal)-generation\/generation\/?$/, /^\/compatible-mode\/v1\/chat\/completions\/?$/];
+
 function successCheck(method: string, path: string): SuccessCheck | undefined {
   const m = method === "HEAD" ? "GET" : method;
   return ROUTES.find(([rm, re]) => rm === m && re.test(path))?.[2];
@@ -228,6 +231,12 @@ export function checkResponse(request: SentRequest, response: RawResponse): stri
   if (status >= 300) return problems;
   if (head) return problems;
   if (type.startsWith("text/event-stream")) {
+    // As on the real server only generation streams: an SSE header elsewhere (files, uploads,
+    // tokenizer, admin) still gets JSON, errors included.
+    if (!STREAMING_PATHS.some((re) => re.test(pathOf(request.target)))) {
+      problems.push(`SSE answer from ${request.method} ${pathOf(request.target)}, which never streams`);
+      return problems;
+    }
     const problem = openAi ? openAiSseProblem(text) : nativeSseProblem(text);
     if (problem) problems.push(problem);
     return problems;
