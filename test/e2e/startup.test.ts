@@ -216,7 +216,7 @@ describe("openscope serve: startup problems are one line", { skip: SKIP }, () =>
     assert.equal(code, 2, run.stderr());
     const lines = problemLines(run);
     assert.equal(lines.length, 1, run.stderr());
-    assert.match(lines[0]!, /^openscope: model "huge-context": not enough memory for 64 slots x 100000000 tokens: the KV cache alone needs at least 1\.5 TiB \(6,400,000,000 tokens x 256 bytes\), but this machine has .*\. Lower context_size or parallel\.$/);
+    assert.match(lines[0]!, /^openscope: model "huge-context": not enough memory for 64 slots x 100000000 tokens: the KV cache alone needs at least 1\.8 TiB \(6,400,000,000 cells x 308 bytes\), but this machine has .*\. Lower context_size or parallel\.$/);
     assert.ok(ms - listening < 3000, `refused ${Math.round(ms - listening)} ms after listening`);
   });
 

@@ -12,6 +12,14 @@ const USABLE_SHARE = 0.9;
 /** Bytes of one cached key or value element: llama.cpp's default KV cache type is F16. */
 const KV_ELEMENT_BYTES = 2;
 
+/**
+ * Host memory llama.cpp keeps per KV cell besides the keys and values (llama_kv_cells: pos 4, ext
+ * 12, shift 4, a bitset of LLAMA_MAX_SEQ = 256 sequences 32), in RAM even when the cache is on a
+ * GPU. node-llama-cpp's estimate leaves it out: 10^6 x 64 tokens on a 2-layer model were estimated
+ * at 16.6 GiB and reached 19.9 GiB of RSS, 6.4e7 cells x 52 bytes more.
+ */
+export const KV_CELL_STATE_BYTES = 52;
+
 export class InsufficientMemoryError extends Error {
   constructor(
     message: string,
@@ -92,12 +100,12 @@ export function kvShape(fileInfo: ModelMetadata): KvShape | undefined {
 
 /**
  * A lower bound of the KV cache of `parallel` sequences × `contextSize` tokens: F16 keys and values
- * of every attention layer for every cell (a sliding window caps the cells per sequence). llama.cpp
- * allocates at least this much; its compute buffers come on top.
+ * of every attention layer for every cell, and each cell's own state (a sliding window caps the cells
+ * per sequence). llama.cpp allocates at least this much; its compute buffers come on top.
  */
 export function kvCacheLowerBound(shape: KvShape, contextSize: number, parallel: number): number {
   const cellsPerSequence = shape.slidingWindow !== undefined ? Math.min(contextSize, shape.slidingWindow) : contextSize;
-  return cellsPerSequence * parallel * shape.elementsPerToken * KV_ELEMENT_BYTES;
+  return cellsPerSequence * parallel * (shape.elementsPerToken * KV_ELEMENT_BYTES + KV_CELL_STATE_BYTES);
 }
 
 export interface MemoryBudget {
@@ -123,11 +131,11 @@ export function checkKvCacheBound(
   const bytes = kvCacheLowerBound(shape, options.contextSize, options.parallel);
   const cpuLimit = budget.available * USABLE_SHARE;
   if (bytes > budget.total || (!options.onGpu && bytes > cpuLimit)) {
-    const perToken = shape.elementsPerToken * KV_ELEMENT_BYTES;
-    const tokens = bytes / perToken;
+    const perCell = shape.elementsPerToken * KV_ELEMENT_BYTES + KV_CELL_STATE_BYTES;
+    const cells = bytes / perCell;
     throw new InsufficientMemoryError(
       `not enough memory for ${options.parallel} slots x ${options.contextSize} tokens: the KV cache alone needs at least ${humanBytes(bytes)} ` +
-        `(${tokens.toLocaleString("en-US")} tokens x ${perToken.toLocaleString("en-US")} bytes), ` +
+        `(${cells.toLocaleString("en-US")} cells x ${perCell.toLocaleString("en-US")} bytes), ` +
         `but this machine has ${humanBytes(budget.total)}${options.onGpu ? "" : ` (${humanBytes(budget.available)} available)`}. Lower context_size or parallel.`,
       { contextSize: options.contextSize, parallel: options.parallel },
     );
@@ -173,7 +181,9 @@ export async function checkContextMemory(
     batchSize: options.batchSize,
     ...(options.flashAttention !== undefined ? { flashAttention: options.flashAttention } : {}),
   });
-  const bytes = onGpu ? needed.gpuVram : needed.cpuRam;
+  // The cells' own state is host memory node-llama-cpp's estimate does not count.
+  const cellState = options.contextSize * options.parallel * KV_CELL_STATE_BYTES;
+  const bytes = (onGpu ? needed.gpuVram : needed.cpuRam) + (onGpu ? 0 : cellState);
   if (!onGpu && bytes > available * USABLE_SHARE) {
     throw new InsufficientMemoryError(
       `not enough memory for ${options.parallel} slots x ${options.contextSize} tokens: the KV cache and buffers need about ${mib(bytes)}, ` +
