@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, DEFAULT_MODEL_SOURCE, loadConfig } from "../config/config.ts";
 import { resolveModelSource } from "../backends/llama/index.ts";
-import { describeFailure, EXIT_RUNTIME } from "./errors.ts";
+import { describeFailure, EXIT_RUNTIME, prepareDirectory } from "./errors.ts";
 import { keysCommand, usageCommand } from "./keysCommands.ts";
 import { consoleLogger, startServer, type RunningServer } from "./serve.ts";
 
@@ -146,6 +146,7 @@ async function main(argv: string[]): Promise<void> {
       const source = rest[0];
       if (!source) throw new ConfigError("pull needs a model URI, e.g. " + DEFAULT_MODEL_SOURCE);
       const config = loadConfig({ flags, env: process.env });
+      await prepareDirectory(config.cacheDir, config.settingNames?.cache_dir ?? "cache_dir", "downloaded models");
       const path = await resolveModelSource(source, { cacheDir: join(config.cacheDir, "models"), progress: true });
       console.log(path);
       return;
