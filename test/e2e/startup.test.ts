@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startServer } from "../../src/cli/serve.ts";
 import { GENERATION_PATH, REPO_ROOT, testConfig } from "../helpers/server.ts";
@@ -270,8 +270,11 @@ describe("openscope serve: startup problems are one line", { skip: SKIP }, () =>
   it("a model taking video or audio without ffmpeg installed: one loud warning saying what to install", async () => {
     const config = join(dir, "video.yaml");
     await writeFile(config, "models:\n  - { name: vl, backend: openai, kind: vllm, modalities: [image, video], replicas: ['http://127.0.0.1:9/v1'] }\n");
-    // A PATH without ffmpeg (node itself is started by its absolute path).
-    const run = openscope(["serve", "--port", "0", "--config", config], { PATH: dirname(process.execPath) });
+    // A PATH holding node alone: ffmpeg usually sits beside node in /usr/bin.
+    const bin = join(dir, "node-only-bin");
+    await mkdir(bin, { recursive: true });
+    await symlink(process.execPath, join(bin, "node"));
+    const run = openscope(["serve", "--port", "0", "--config", config], { PATH: bin });
     await run.when(/openscope: ready/);
     await run.when(/ffmpeg/);
     const warnings = run.lines().filter((line) => /ffmpeg/.test(line));
