@@ -18,6 +18,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ensureTestModel } from "../src/testmodels/index.ts";
 import { startChildServer } from "../test/helpers/childServer.ts";
 import { GENERATION_PATH } from "../test/helpers/server.ts";
+import { memorySample, type MemorySample } from "../test/helpers/steadyLoad.ts";
 
 const { values } = parseArgs({
   options: {
@@ -132,15 +133,17 @@ let next = 0;
 const clients = Array.from({ length: streams }, async () => {
   while (Date.now() < endAt) await oneRequest(next++);
 });
-const rssSamples: number[] = [];
+const samples: MemorySample[] = [];
 const startedAt = Date.now();
 const reporter = setInterval(() => {
-  const rss = server.rssBytes();
-  rssSamples.push(rss);
-  console.log(
-    `t=${((Date.now() - startedAt) / 1000).toFixed(0).padStart(5)} s  RSS ${(rss / MIB).toFixed(0).padStart(5)} MiB  done ${String(window.done).padStart(5)}  hung up ${String(window.disconnects).padStart(4)}  TTFT p50 ${percentile(window.ttft, 50).toFixed(0)} ms p99 ${percentile(window.ttft, 99).toFixed(0)} ms  errors ${errorsText(window.errors)}`,
-  );
+  const ended = window;
   window = newWindow();
+  void memorySample(server).then((sample) => {
+    samples.push(sample);
+    console.log(
+      `t=${((Date.now() - startedAt) / 1000).toFixed(0).padStart(5)} s  RSS ${(sample.rss / MIB).toFixed(0).padStart(5)} MiB (V8 heap ${(sample.heap / MIB).toFixed(0).padStart(4)}, native ${(sample.native / MIB).toFixed(0).padStart(4)})  done ${String(ended.done).padStart(5)}  hung up ${String(ended.disconnects).padStart(4)}  TTFT p50 ${percentile(ended.ttft, 50).toFixed(0)} ms p99 ${percentile(ended.ttft, 99).toFixed(0)} ms  errors ${errorsText(ended.errors)}`,
+    );
+  });
 }, 10_000);
 await Promise.all(clients);
 clearInterval(reporter);
@@ -149,13 +152,16 @@ clearInterval(reporter);
 await sleep(2000);
 const metrics = await (await fetch(server.url + "/metrics")).text();
 const gauge = (name: string) => [...metrics.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, "gm"))].reduce((sum, m) => sum + Number(m[1]), 0);
-const warm = rssSamples.slice(Math.min(6, Math.floor(rssSamples.length / 3)));
-const low = Math.min(...warm);
-const high = Math.max(...warm);
+/** After warm-up (the first minute): the spread of RSS and of native memory, and the means of the first and last sixth. */
+const warm = samples.slice(Math.min(6, Math.floor(samples.length / 3)));
+const spread = (values: number[]) => `${(Math.min(...values) / MIB).toFixed(0)}..${(Math.max(...values) / MIB).toFixed(0)} MiB (spread ${(((Math.max(...values) - Math.min(...values)) / Math.min(...values)) * 100).toFixed(1)}%)`;
+const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length / MIB;
+const sixth = Math.max(1, Math.floor(warm.length / 6));
 console.log(`requests ${total.done} done, ${total.disconnects} hung up on purpose; errors ${errorsText(total.errors)}`);
 console.log(`TTFT (streams) p50 ${percentile(total.ttft, 50).toFixed(0)} ms, p99 ${percentile(total.ttft, 99).toFixed(0)} ms`);
+console.log(`after warm-up, ${warm.length} samples: RSS ${spread(warm.map((s) => s.rss))}, native ${spread(warm.map((s) => s.native))}`);
 console.log(
-  `RSS after warm-up (from the ${rssSamples.length - warm.length + 1}th sample): ${(low / MIB).toFixed(0)}..${(high / MIB).toFixed(0)} MiB (spread ${(((high - low) / low) * 100).toFixed(1)}%), last ${((rssSamples.at(-1) ?? 0) / MIB).toFixed(0)} MiB`,
+  `RSS mean, first vs last sixth: ${mean(warm.slice(0, sixth).map((s) => s.rss)).toFixed(0)} -> ${mean(warm.slice(-sixth).map((s) => s.rss)).toFixed(0)} MiB; native ${mean(warm.slice(0, sixth).map((s) => s.native)).toFixed(0)} -> ${mean(warm.slice(-sixth).map((s) => s.native)).toFixed(0)} MiB`,
 );
 console.log(`after the clients left: slots busy ${gauge("openscope_engine_slots_busy")} of ${gauge("openscope_engine_slots")}, queue ${gauge("openscope_queue_depth")}`);
 console.log(`server stopped with ${await server.stop()}`);
