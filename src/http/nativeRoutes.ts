@@ -115,7 +115,11 @@ export function registerNativeRoutes(app: FastifyInstance, deps: NativeRouteDeps
   });
 
   app.get(NATIVE_PATHS.models, { onRequest: hooks.authenticated }, async (request, reply) => {
-    const models = deps.registry.list().map((m) => ({ name: m.name, aliases: m.aliases, status: m.ready ? "ready" : "loading" }));
+    const models = deps.registry.list().map((m) => ({
+      name: m.name,
+      aliases: m.aliases,
+      ...(m.error !== undefined ? { status: "failed", reason: m.error } : { status: m.ready ? "ready" : "loading" }),
+    }));
     return reply.type("application/json").send({ output: { models }, request_id: request.id });
   });
 }

@@ -201,6 +201,9 @@ describe("openscope serve: startup problems are one line", { skip: SKIP }, () =>
       });
       assert.equal(generation.status, 503);
       assert.match(((await generation.json()) as { message: string }).message, /failed to load: model file .*the file is empty/);
+      const listing = (await (await fetch(`${server.url}/api/v1/models`)).json()) as { output: { models: { name: string; status: string; reason?: string }[] } };
+      assert.equal(listing.output.models[0]!.status, "failed");
+      assert.match(listing.output.models[0]!.reason ?? "", /the file is empty/);
     } finally {
       await server.close();
       await rm(cacheDir, { recursive: true, force: true });
