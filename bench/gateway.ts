@@ -37,7 +37,11 @@ const created = await on.gateway.keys!.create({ name: "bench", rpm: 10_000_000, 
 const headersOn = { "Content-Type": "application/json", Authorization: `Bearer ${created.secret}` };
 const headersOff = { "Content-Type": "application/json" };
 
-const body = JSON.stringify({ model: "m", input: { messages: [{ role: "user", content: "hello" }] }, parameters: { max_tokens: Number(values.tokens), seed: 1 } });
+const body = JSON.stringify({
+  model: "m",
+  input: { messages: [{ role: "user", content: "hello" }] },
+  parameters: { max_tokens: Number(values.tokens), seed: 1 },
+});
 const path = "/api/v1/services/aigc/text-generation/generation";
 
 async function one(url: string, headers: Record<string, string>): Promise<number> {
@@ -75,7 +79,10 @@ for (const concurrency of values.concurrency.split(",").map(Number)) {
   await run(on.url, headersOn, 20, concurrency);
   const sides = { off: { latencies: [] as number[], wallMs: 0 }, on: { latencies: [] as number[], wallMs: 0 } };
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, url, headers] of [["off", off.url, headersOff], ["on", on.url, headersOn]] as const) {
+    for (const [name, url, headers] of [
+      ["off", off.url, headersOff],
+      ["on", on.url, headersOn],
+    ] as const) {
       const result = await run(url, headers, Math.ceil(total / ROUNDS), concurrency);
       sides[name].latencies.push(...result.latencies);
       sides[name].wallMs += result.wallMs;
@@ -88,8 +95,13 @@ for (const concurrency of values.concurrency.split(",").map(Number)) {
   };
   const a = line("off");
   const b = line("on");
-  for (const [name, r] of [["off", a], ["on", b]] as const) {
-    console.log(`${String(concurrency).padStart(4)}  ${name.padEnd(4)}  ${r.p50.toFixed(2).padStart(6)}  ${r.p99.toFixed(2).padStart(6)}  ${r.mean.toFixed(2).padStart(7)}  ${r.rps.toFixed(1).padStart(5)}`);
+  for (const [name, r] of [
+    ["off", a],
+    ["on", b],
+  ] as const) {
+    console.log(
+      `${String(concurrency).padStart(4)}  ${name.padEnd(4)}  ${r.p50.toFixed(2).padStart(6)}  ${r.p99.toFixed(2).padStart(6)}  ${r.mean.toFixed(2).padStart(7)}  ${r.rps.toFixed(1).padStart(5)}`,
+    );
   }
   console.log(`      added: p50 ${(b.p50 - a.p50).toFixed(2)} ms, mean ${(b.mean - a.mean).toFixed(2)} ms; throughput on/off ${(b.rps / a.rps).toFixed(3)}\n`);
 }

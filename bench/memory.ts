@@ -28,11 +28,11 @@ const every = Number(values.every);
 const concurrency = Number(values.concurrency);
 const modelPath = values.model ? resolve(values.model) : await ensureTestModel("qwen3-tiny", resolve("models/test"));
 const dir = mkdtempSync(join(tmpdir(), "openscope-bench-memory-"));
-const server = await startChildServer(
-  ["--model", modelPath, "--parallel", String(concurrency), "--context-size", "256", "--data-dir", join(dir, "data")],
-  { OPENSCOPE_CACHE_DIR: join(dir, "cache") },
-);
-const line = (label: string, s: MemorySample) => console.log(`${label.padEnd(24)} RSS ${mib(s.rss).padStart(9)}  V8 heap ${mib(s.heap).padStart(8)}  native ${mib(s.native).padStart(9)}`);
+const server = await startChildServer(["--model", modelPath, "--parallel", String(concurrency), "--context-size", "256", "--data-dir", join(dir, "data")], {
+  OPENSCOPE_CACHE_DIR: join(dir, "cache"),
+});
+const line = (label: string, s: MemorySample) =>
+  console.log(`${label.padEnd(24)} RSS ${mib(s.rss).padStart(9)}  V8 heap ${mib(s.heap).padStart(8)}  native ${mib(s.native).padStart(9)}`);
 const engine = /engine: ([^,;\n]+)/.exec(server.stderr())?.[1] ?? "unknown engine";
 console.log(`memory bench: ${modelPath}, ${engine}, concurrency ${concurrency}`);
 line("started", await memorySample(server));

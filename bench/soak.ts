@@ -59,7 +59,9 @@ const server = await startChildServer(
   ["--model", modelPath, "--parallel", values.parallel!, "--context-size", values["context-size"]!, "--data-dir", join(dir, "data")],
   { OPENSCOPE_CACHE_DIR: join(dir, "cache") },
 );
-console.log(`soak: ${streams} client streams for ${minutes} min against ${server.url} (${modelPath}, parallel ${values.parallel}); RSS at start ${(server.rssBytes() / MIB).toFixed(0)} MiB`);
+console.log(
+  `soak: ${streams} client streams for ${minutes} min against ${server.url} (${modelPath}, parallel ${values.parallel}); RSS at start ${(server.rssBytes() / MIB).toFixed(0)} MiB`,
+);
 
 interface Window {
   done: number;
@@ -95,7 +97,7 @@ async function oneRequest(i: number): Promise<void> {
     });
     if (!stream) {
       const body = await response.text();
-      if (response.status !== 200) count(`${response.status} ${(/"code":"([^"]+)"/.exec(body)?.[1] ?? "?")}`);
+      if (response.status !== 200) count(`${response.status} ${/"code":"([^"]+)"/.exec(body)?.[1] ?? "?"}`);
     } else {
       if (response.status !== 200) count(`${response.status}`);
       const decoder = new TextDecoder();
@@ -109,7 +111,7 @@ async function oneRequest(i: number): Promise<void> {
         }
         text += decoder.decode(chunk, { stream: true });
       }
-      if (text.includes("event:error")) count(`stream error ${(/"code":"([^"]+)"/.exec(text.slice(text.indexOf("event:error")))?.[1] ?? "?")}`);
+      if (text.includes("event:error")) count(`stream error ${/"code":"([^"]+)"/.exec(text.slice(text.indexOf("event:error")))?.[1] ?? "?"}`);
     }
     window.done++;
     total.done++;
@@ -154,7 +156,8 @@ const metrics = await (await fetch(server.url + "/metrics")).text();
 const gauge = (name: string) => [...metrics.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, "gm"))].reduce((sum, m) => sum + Number(m[1]), 0);
 /** After warm-up (the first minute): the spread of RSS and of native memory, and the means of the first and last sixth. */
 const warm = samples.slice(Math.min(6, Math.floor(samples.length / 3)));
-const spread = (values: number[]) => `${(Math.min(...values) / MIB).toFixed(0)}..${(Math.max(...values) / MIB).toFixed(0)} MiB (spread ${(((Math.max(...values) - Math.min(...values)) / Math.min(...values)) * 100).toFixed(1)}%)`;
+const spread = (values: number[]) =>
+  `${(Math.min(...values) / MIB).toFixed(0)}..${(Math.max(...values) / MIB).toFixed(0)} MiB (spread ${(((Math.max(...values) - Math.min(...values)) / Math.min(...values)) * 100).toFixed(1)}%)`;
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length / MIB;
 const sixth = Math.max(1, Math.floor(warm.length / 6));
 console.log(`requests ${total.done} done, ${total.disconnects} hung up on purpose; errors ${errorsText(total.errors)}`);
@@ -163,6 +166,8 @@ console.log(`after warm-up, ${warm.length} samples: RSS ${spread(warm.map((s) =>
 console.log(
   `RSS mean, first vs last sixth: ${mean(warm.slice(0, sixth).map((s) => s.rss)).toFixed(0)} -> ${mean(warm.slice(-sixth).map((s) => s.rss)).toFixed(0)} MiB; native ${mean(warm.slice(0, sixth).map((s) => s.native)).toFixed(0)} -> ${mean(warm.slice(-sixth).map((s) => s.native)).toFixed(0)} MiB`,
 );
-console.log(`after the clients left: slots busy ${gauge("openscope_engine_slots_busy")} of ${gauge("openscope_engine_slots")}, queue ${gauge("openscope_queue_depth")}`);
+console.log(
+  `after the clients left: slots busy ${gauge("openscope_engine_slots_busy")} of ${gauge("openscope_engine_slots")}, queue ${gauge("openscope_queue_depth")}`,
+);
 console.log(`server stopped with ${await server.stop()}`);
 rmSync(dir, { recursive: true, force: true });

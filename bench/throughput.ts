@@ -71,7 +71,11 @@ async function load(stream: Stream, concurrency: number): Promise<Run> {
 }
 
 /** Reads an SSE body, timing the first event that carries text; returns the token count `count` reports. */
-async function timedSse(response: Response, start: number, count: (data: any, sofar: number) => number): Promise<{ tokens: number; ttft: number; rate: number }> {
+async function timedSse(
+  response: Response,
+  start: number,
+  count: (data: any, sofar: number) => number,
+): Promise<{ tokens: number; ttft: number; rate: number }> {
   let ttft = 0;
   let tokens = 0;
   for await (const event of sseEvents(response.body!)) {
@@ -169,12 +173,29 @@ async function rawLoop(concurrency: number): Promise<Run> {
   return run;
 }
 
-
 async function startLlamaServer(binary: string, threads: number): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
   const child = spawn(
     binary,
-    ["-m", modelPath, "--host", "127.0.0.1", "--port", String(port), "-c", String(contextSize * parallel), "-np", String(parallel), "-t", String(threads), "--threads-http", String(parallel + 4), "--no-jinja", "--reasoning-format", "none"],
+    [
+      "-m",
+      modelPath,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "-c",
+      String(contextSize * parallel),
+      "-np",
+      String(parallel),
+      "-t",
+      String(threads),
+      "--threads-http",
+      String(parallel + 4),
+      "--no-jinja",
+      "--reasoning-format",
+      "none",
+    ],
     { stdio: ["ignore", "ignore", "ignore"] },
   );
   // Never outlive the bench, even when it is killed.
@@ -199,9 +220,13 @@ const best = (runs: Run[]) => runs.reduce((a, b) => (rate(b) > rate(a) ? b : a))
 const threads = values.threads ? Number(values.threads) : chooseThreads(statSync(modelPath).size);
 console.log(`model ${modelPath}`);
 console.log(`engine: ${engineBuildName(await llamaRuntime("auto"))} (OPENSCOPE_ENGINE=prebuilt skips a native build)`);
-console.log(`cores ${availableParallelism()}, threads ${threads}, flash attention ${flashAttentionArg}, max_tokens ${maxTokens}, slots ${parallel}, rounds ${rounds} (best of)`);
+console.log(
+  `cores ${availableParallelism()}, threads ${threads}, flash attention ${flashAttentionArg}, max_tokens ${maxTokens}, slots ${parallel}, rounds ${rounds} (best of)`,
+);
 
-const server = await startBenchServer([parseModel({ source: modelPath, name: "bench", context_size: contextSize, parallel, threads, flash_attention: flashAttention }, "bench")]);
+const server = await startBenchServer([
+  parseModel({ source: modelPath, name: "bench", context_size: contextSize, parallel, threads, flash_attention: flashAttention }, "bench"),
+]);
 const targets: Record<string, (c: number) => Promise<Run>> = {
   "raw node-llama-cpp": rawLoop,
   "openscope HTTP": (c) => load(openscopeStream(server.url), c),

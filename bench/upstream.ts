@@ -12,12 +12,17 @@ import { parseModel } from "../src/config/config.ts";
 import { ensureTestModel } from "../src/testmodels/index.ts";
 import { startBenchServer } from "./server.ts";
 
-const { values } = parseArgs({ options: { model: { type: "string" }, requests: { type: "string", default: "40" }, tokens: { type: "string", default: "16" } } });
+const { values } = parseArgs({
+  options: { model: { type: "string" }, requests: { type: "string", default: "40" }, tokens: { type: "string", default: "16" } },
+});
 const modelPath = values.model ? resolve(values.model) : await ensureTestModel("qwen3-tiny", resolve("models/test"));
 
 const engine = await startBenchServer([parseModel({ source: modelPath, name: "engine", context_size: 1024, parallel: 1 }, "engine")]);
 const front = await startBenchServer([
-  parseModel({ backend: "openai", kind: "dashscope-compatible", name: "front", upstream_model: "engine", replicas: [{ url: `${engine.url}/compatible-mode/v1` }] }, "front"),
+  parseModel(
+    { backend: "openai", kind: "dashscope-compatible", name: "front", upstream_model: "engine", replicas: [{ url: `${engine.url}/compatible-mode/v1` }] },
+    "front",
+  ),
 ]);
 
 /** Streams one request; returns [ms to the first content, ms to the end]. */
@@ -37,8 +42,7 @@ async function timed(url: string, body: object): Promise<[number, number]> {
 
 const maxTokens = Number(values.tokens);
 const messages = [{ role: "user", content: "Tell me about the weather." }];
-const direct = () =>
-  timed(`${engine.url}/compatible-mode/v1/chat/completions`, { model: "engine", messages, max_tokens: maxTokens, seed: 1, stream: true });
+const direct = () => timed(`${engine.url}/compatible-mode/v1/chat/completions`, { model: "engine", messages, max_tokens: maxTokens, seed: 1, stream: true });
 const through = () =>
   timed(`${front.url}/api/v1/services/aigc/text-generation/generation`, {
     model: "front",
@@ -62,7 +66,19 @@ console.log("path                      | TTFT p50 | TTFT p99 | total p50 | total
 for (const [name, xs] of Object.entries(samples)) {
   const ttft = xs.map((x) => x[0]);
   const total = xs.map((x) => x[1]);
-  console.log(`${name.padEnd(25)} | ${pct(ttft, 50).toFixed(1).padStart(8)} | ${pct(ttft, 99).toFixed(1).padStart(8)} | ${pct(total, 50).toFixed(1).padStart(9)} | ${pct(total, 99).toFixed(1).padStart(9)}`);
+  console.log(
+    `${name.padEnd(25)} | ${pct(ttft, 50).toFixed(1).padStart(8)} | ${pct(ttft, 99).toFixed(1).padStart(8)} | ${pct(total, 50).toFixed(1).padStart(9)} | ${pct(total, 99).toFixed(1).padStart(9)}`,
+  );
 }
-const added = (p: number, k: 0 | 1) => pct(samples.through.map((x) => x[k]), p) - pct(samples.direct.map((x) => x[k]), p);
-console.log(`\nadded by the upstream path: TTFT p50 ${added(50, 0).toFixed(1)} ms, p99 ${added(99, 0).toFixed(1)} ms; total p50 ${added(50, 1).toFixed(1)} ms, p99 ${added(99, 1).toFixed(1)} ms`);
+const added = (p: number, k: 0 | 1) =>
+  pct(
+    samples.through.map((x) => x[k]),
+    p,
+  ) -
+  pct(
+    samples.direct.map((x) => x[k]),
+    p,
+  );
+console.log(
+  `\nadded by the upstream path: TTFT p50 ${added(50, 0).toFixed(1)} ms, p99 ${added(99, 0).toFixed(1)} ms; total p50 ${added(50, 1).toFixed(1)} ms, p99 ${added(99, 1).toFixed(1)} ms`,
+);

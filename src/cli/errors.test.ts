@@ -13,7 +13,10 @@ describe("describeFailure: one line and an exit code for whatever ends the proce
     assert.deepEqual(describeFailure(new ConfigError("--port must be …\nsecond line")), { line: "--port must be …", exitCode: 2 });
     assert.deepEqual(describeFailure(new InsufficientMemoryError("not enough memory")), { line: "not enough memory", exitCode: 2 });
     assert.deepEqual(describeFailure(new StartupError("port 8000 is already in use")), { line: "port 8000 is already in use", exitCode: 1 });
-    assert.deepEqual(describeFailure(new ModelLoadError("/m.gguf", "the file is empty")), { line: "model file /m.gguf cannot be loaded: the file is empty", exitCode: 1 });
+    assert.deepEqual(describeFailure(new ModelLoadError("/m.gguf", "the file is empty")), {
+      line: "model file /m.gguf cannot be loaded: the file is empty",
+      exitCode: 1,
+    });
     assert.equal(describeFailure(new ModelSourceError("Model file not found", false, true)).exitCode, 2);
     assert.equal(describeFailure(new ModelSourceError("Cannot download", true)).exitCode, 1);
     const unknown = describeFailure(Object.assign(new Error("boom\n    at x (y.ts:1:1)"), { code: "EWHATEVER" }));
@@ -29,7 +32,10 @@ describe("describeFailure: one line and an exit code for whatever ends the proce
       }
       assert.fail("parsed");
     };
-    assert.deepEqual(parse(["--port", "-1"]), { line: '--port needs a value; one starting with "-" is written --port=-… (openscope --help lists the options)', exitCode: 2 });
+    assert.deepEqual(parse(["--port", "-1"]), {
+      line: '--port needs a value; one starting with "-" is written --port=-… (openscope --help lists the options)',
+      exitCode: 2,
+    });
     assert.deepEqual(parse(["--nope"]), { line: "Unknown option '--nope' (openscope --help lists the options)", exitCode: 2 });
   });
 });
@@ -46,9 +52,15 @@ describe("prepareDirectory", () => {
     await writeFile(join(dir, "file"), "");
     await assert.rejects(prepareDirectory(join(dir, "file", "data"), "--data-dir", "the server's data"), (error: unknown) => {
       assert.ok(error instanceof ConfigError);
-      assert.equal(error.message, `--data-dir ${join(dir, "file", "data")} cannot hold the server's data: ${join(dir, "file")} is a file, not a directory. Set --data-dir to a directory this user can write`);
+      assert.equal(
+        error.message,
+        `--data-dir ${join(dir, "file", "data")} cannot hold the server's data: ${join(dir, "file")} is a file, not a directory. Set --data-dir to a directory this user can write`,
+      );
       return true;
     });
-    await assert.rejects(prepareDirectory(join(dir, "file"), "cache_dir", "downloaded models"), /cache_dir .* cannot hold downloaded models: it is a file, not a directory/);
+    await assert.rejects(
+      prepareDirectory(join(dir, "file"), "cache_dir", "downloaded models"),
+      /cache_dir .* cannot hold downloaded models: it is a file, not a directory/,
+    );
   });
 });

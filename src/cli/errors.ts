@@ -20,7 +20,12 @@ export class StartupError extends Error {
 
 /** One line: the first line of a message, without trailing punctuation noise. */
 function oneLine(message: string): string {
-  return message.split("\n").map((line) => line.trim()).find((line) => line !== "") ?? "";
+  return (
+    message
+      .split("\n")
+      .map((line) => line.trim())
+      .find((line) => line !== "") ?? ""
+  );
 }
 
 /**
@@ -36,7 +41,11 @@ export function describeFailure(error: unknown): { line: string; exitCode: numbe
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
     const ambiguous = /Option '(-[\w-]+)' argument is ambiguous/.exec((error as Error).message)?.[1];
-    if (ambiguous) return { line: `${ambiguous} needs a value; one starting with "-" is written ${ambiguous}=-… (openscope --help lists the options)`, exitCode: EXIT_CONFIG };
+    if (ambiguous)
+      return {
+        line: `${ambiguous} needs a value; one starting with "-" is written ${ambiguous}=-… (openscope --help lists the options)`,
+        exitCode: EXIT_CONFIG,
+      };
     const message = oneLine((error as Error).message).replace(/ To specify .*$/, "");
     return { line: `${message} (openscope --help lists the options)`, exitCode: EXIT_CONFIG };
   }

@@ -92,7 +92,10 @@ export async function setupGateway(config: ServerConfig, log: Logger): Promise<G
   }
   const keys = new KeyService(store);
   const ledger = g.ledger.enabled
-    ? new LedgerWriter(store, { flushMs: g.ledger.flushMs, onError: (error) => log.warn(`usage ledger write failed (will retry): ${(error as Error).message}`) })
+    ? new LedgerWriter(store, {
+        flushMs: g.ledger.flushMs,
+        onError: (error) => log.warn(`usage ledger write failed (will retry): ${(error as Error).message}`),
+      })
     : undefined;
   const auth = new Authenticator({ staticKeys: config.apiKeys, adminKey: g.adminKey, keys });
   // A lease outlives its request only when an instance dies mid-request.

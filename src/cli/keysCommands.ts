@@ -34,7 +34,14 @@ function keyStatus(key: ApiKeyRecord, now: number): string {
 /** Left-aligned columns, two spaces apart. */
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 /** Input errors of these commands (a limit or time no store can hold included) read as configuration errors — one line, exit 2 — not stack traces. */
@@ -66,7 +73,19 @@ export async function keysCommand(config: GatewayConfig, action: string | undefi
         }
         case "list": {
           const now = Date.now();
-          const rows = (await keys.list()).map((k) => [k.id, k.name, k.prefix + "…", keyStatus(k, now), k.models?.join(",") ?? "all", limit(k.rpm), limit(k.tpm), limit(k.concurrency), k.workspace ?? "-", date(k.createdAt), date(k.expiresAt)]);
+          const rows = (await keys.list()).map((k) => [
+            k.id,
+            k.name,
+            k.prefix + "…",
+            keyStatus(k, now),
+            k.models?.join(",") ?? "all",
+            limit(k.rpm),
+            limit(k.tpm),
+            limit(k.concurrency),
+            k.workspace ?? "-",
+            date(k.createdAt),
+            date(k.expiresAt),
+          ]);
           if (rows.length === 0) return "no keys";
           return table([["ID", "NAME", "PREFIX", "STATUS", "MODELS", "RPM", "TPM", "CONC", "WORKSPACE", "CREATED", "EXPIRES"], ...rows]);
         }
@@ -87,7 +106,16 @@ export async function keysCommand(config: GatewayConfig, action: string | undefi
 }
 
 function totalsRows(totals: UsageTotals[]): string[][] {
-  return totals.map((t) => [t.keyId ?? "(no key)", t.model || "(none)", String(t.requests), String(t.errors), String(t.inputTokens), String(t.outputTokens), String(t.reasoningTokens), String(t.cachedTokens)]);
+  return totals.map((t) => [
+    t.keyId ?? "(no key)",
+    t.model || "(none)",
+    String(t.requests),
+    String(t.errors),
+    String(t.inputTokens),
+    String(t.outputTokens),
+    String(t.reasoningTokens),
+    String(t.cachedTokens),
+  ]);
 }
 
 /** `openscope usage --since --until --key --model`: totals per key and model from the ledger. */
@@ -104,7 +132,16 @@ export async function usageCommand(config: GatewayConfig, flags: UsageFlags): Pr
       const totals = await store.usageTotals(filter);
       if (totals.length === 0) return "no usage recorded for that selection";
       const sum = (pick: (t: UsageTotals) => number) => String(totals.reduce((s, t) => s + pick(t), 0));
-      const all = ["TOTAL", "", sum((t) => t.requests), sum((t) => t.errors), sum((t) => t.inputTokens), sum((t) => t.outputTokens), sum((t) => t.reasoningTokens), sum((t) => t.cachedTokens)];
+      const all = [
+        "TOTAL",
+        "",
+        sum((t) => t.requests),
+        sum((t) => t.errors),
+        sum((t) => t.inputTokens),
+        sum((t) => t.outputTokens),
+        sum((t) => t.reasoningTokens),
+        sum((t) => t.cachedTokens),
+      ];
       return table([["KEY", "MODEL", "REQUESTS", "ERRORS", "INPUT", "OUTPUT", "REASONING", "CACHED"], ...totalsRows(totals), all]);
     });
   } finally {

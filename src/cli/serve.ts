@@ -2,7 +2,15 @@ import { join } from "node:path";
 import type { ModelRoute } from "../core/types.ts";
 import { DEFAULT_ALIASES, DEFAULT_MODEL_SOURCE, parseModel, type DataInspectionConfig, type ModelConfig, type ServerConfig } from "../config/config.ts";
 import { AnyOfModerators, ClassifierModerator, TermListModerator, type Moderator } from "../features/index.ts";
-import { engineBuildName, InsufficientMemoryError, isRemoteSource, LlamaBackend, llamaRuntime, ModelSourceError, resolveModelSource } from "../backends/llama/index.ts";
+import {
+  engineBuildName,
+  InsufficientMemoryError,
+  isRemoteSource,
+  LlamaBackend,
+  llamaRuntime,
+  ModelSourceError,
+  resolveModelSource,
+} from "../backends/llama/index.ts";
 import { DashScopeUpstreamBackend } from "../backends/dashscope/index.ts";
 import { OpenAiUpstreamBackend } from "../backends/openai/index.ts";
 import { ModelRegistry, type Gateway } from "../gateway/index.ts";
@@ -126,13 +134,21 @@ async function loadModel(model: ResolvedModel, config: ServerConfig, log: Logger
     backend = await LlamaBackend.load(llama, backendOptions);
   } catch (error) {
     if (error instanceof InsufficientMemoryError) {
-      const capped = error.sizes && error.sizes.contextSize < model.config.contextSize ? ` (context_size ${model.config.contextSize} capped to the ${error.sizes.contextSize} tokens it was trained for)` : "";
+      const capped =
+        error.sizes && error.sizes.contextSize < model.config.contextSize
+          ? ` (context_size ${model.config.contextSize} capped to the ${error.sizes.contextSize} tokens it was trained for)`
+          : "";
       throw new InsufficientMemoryError(`model "${model.config.name}"${capped}: ${error.message}`, error.sizes);
     }
     throw error;
   }
   const i = backend.info;
-  if (!model.config.contextSizeIsDefault && model.config.contextSize > i.contextSize && i.trainContextSize > 0 && model.config.contextSize > i.trainContextSize) {
+  if (
+    !model.config.contextSizeIsDefault &&
+    model.config.contextSize > i.contextSize &&
+    i.trainContextSize > 0 &&
+    model.config.contextSize > i.trainContextSize
+  ) {
     log.warn(
       `model "${model.config.name}": context_size ${model.config.contextSize} is above the ${i.trainContextSize} tokens it was trained for: ` +
         `each slot holds ${i.contextSize} tokens (capped, as llama-server does). Set context_size to ${i.trainContextSize} or less to silence this.`,
@@ -163,7 +179,8 @@ function buildModerator(config: DataInspectionConfig | undefined, registry: Mode
   const lists = new TermListModerator({ terms: config.terms, patterns: config.patterns });
   if (!lists.empty) moderators.push(lists);
   const classifier = config.classifier;
-  if (classifier) moderators.push(new ClassifierModerator(() => registry.resolve(classifier.model), { block: classifier.block, onUnreadable: classifier.onUnreadable }));
+  if (classifier)
+    moderators.push(new ClassifierModerator(() => registry.resolve(classifier.model), { block: classifier.block, onUnreadable: classifier.onUnreadable }));
   if (moderators.length === 0) return undefined;
   log.info(
     `DataInspection: ${config.terms.length} terms, ${config.patterns.length} patterns${classifier ? `, classifier model "${classifier.model}"` : ""}` +
@@ -181,9 +198,15 @@ function listenError(error: unknown, config: ServerConfig): unknown {
     case "EADDRINUSE":
       return new StartupError(`port ${config.port} on ${config.host} is already in use by another process: stop it, or choose another port with ${port}`);
     case "EACCES":
-      return new StartupError(`port ${config.port} needs privileges this user does not have (ports below 1024 usually do): choose a port from 1024 up with ${port}`, 2);
+      return new StartupError(
+        `port ${config.port} needs privileges this user does not have (ports below 1024 usually do): choose a port from 1024 up with ${port}`,
+        2,
+      );
     case "EADDRNOTAVAIL":
-      return new StartupError(`${host} ${config.host} is not an address of this machine: use one of its addresses, 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)`, 2);
+      return new StartupError(
+        `${host} ${config.host} is not an address of this machine: use one of its addresses, 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)`,
+        2,
+      );
     case "ENOTFOUND":
     case "EAI_AGAIN":
     case "EAI_NONAME":
@@ -215,7 +238,9 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
   const setup = await setupGateway(config, log);
   const { gateway } = setup;
   if (!(await gateway.auth.required()) && !isLoopback(config.host)) {
-    log.warn(`listening on ${config.host} with no API keys: anyone who can reach this port can use it. Create keys (openscope keys create) or set OPENSCOPE_API_KEYS.`);
+    log.warn(
+      `listening on ${config.host} with no API keys: anyone who can reach this port can use it. Create keys (openscope keys create) or set OPENSCOPE_API_KEYS.`,
+    );
   }
   const ledger = gateway.ledger;
   const metrics = config.gateway.metrics
@@ -228,7 +253,8 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
   const files = new FileService({ store: setup.store, dir: join(config.gateway.dataDir, "files"), maxBytes: config.files?.maxBytes ?? 150 * 2 ** 20 });
   const search = config.search ? openSearchProvider(config.search) : undefined;
   const media = mediaIntake(config);
-  if (config.search) log.info(`web search: ${config.search.provider === "searxng" ? `SearXNG at ${config.search.url}` : `local corpus of ${config.search.folder}`}`);
+  if (config.search)
+    log.info(`web search: ${config.search.provider === "searxng" ? `SearXNG at ${config.search.url}` : `local corpus of ${config.search.folder}`}`);
   const { app, shutdown } = buildApp({
     registry,
     gateway,

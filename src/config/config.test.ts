@@ -72,7 +72,10 @@ describe("config: every bad value is one ConfigError line naming the setting as 
   });
 
   it("threads, parallel and context size have upper bounds", () => {
-    refuses(() => load({ parallel: "100000" }), /^--parallel must be an integer from 1 to 256, got "100000" \(llama\.cpp runs at most 256 sequences per context\)$/);
+    refuses(
+      () => load({ parallel: "100000" }),
+      /^--parallel must be an integer from 1 to 256, got "100000" \(llama\.cpp runs at most 256 sequences per context\)$/,
+    );
     refuses(() => load({}, { OPENSCOPE_THREADS: "0" }), /^OPENSCOPE_THREADS must be an integer from 1 to 512/);
     refuses(() => load({ "context-size": "1e12" }), /^--context-size must be an integer from 64 to 2147483647/);
     refuses(() => load({ config: yaml("models:\n  - source: m.gguf\n    parallel: -1\n") }), /^models\[0\]\.parallel must be an integer from 1 to 256, got -1/);
@@ -90,18 +93,30 @@ describe("config: every bad value is one ConfigError line naming the setting as 
   });
 
   it("sampling defaults in the ranges a request may use", () => {
-    refuses(() => load({ config: yaml("models:\n  - source: m.gguf\n    defaults: { top_p: 5 }\n") }), /^models\[0\]\.defaults\.top_p must be a number in \(0, 1\], got 5$/);
-    refuses(() => load({ config: yaml("models:\n  - source: m.gguf\n    defaults: { temperature: 2 }\n") }), /^models\[0\]\.defaults\.temperature must be a number in \[0, 2\)/);
+    refuses(
+      () => load({ config: yaml("models:\n  - source: m.gguf\n    defaults: { top_p: 5 }\n") }),
+      /^models\[0\]\.defaults\.top_p must be a number in \(0, 1\], got 5$/,
+    );
+    refuses(
+      () => load({ config: yaml("models:\n  - source: m.gguf\n    defaults: { temperature: 2 }\n") }),
+      /^models\[0\]\.defaults\.temperature must be a number in \[0, 2\)/,
+    );
   });
 
   it("unknown keys are refused, with the closest known one", () => {
     refuses(() => load({ config: yaml("prot: 8000\n") }), /^unknown setting "prot" in .*\.yaml: did you mean "port"\? \(known: host, port,/);
-    refuses(() => load({ config: yaml("models:\n  - source: m.gguf\n    contxt_size: 100\n") }), /^unknown setting "contxt_size" in models\[0\]: did you mean "context_size"\?/);
+    refuses(
+      () => load({ config: yaml("models:\n  - source: m.gguf\n    contxt_size: 100\n") }),
+      /^unknown setting "contxt_size" in models\[0\]: did you mean "context_size"\?/,
+    );
     refuses(() => load({ config: yaml("media: { allow_host: [a] }\n") }), /^unknown setting "allow_host" in media: did you mean "allow_hosts"\?/);
   });
 
   it("the config file: unreadable, a directory, not YAML, not a mapping", () => {
-    refuses(() => load({ config: "/nonexistent/openscope.yaml" }), /^config file \/nonexistent\/openscope\.yaml \(--config\) cannot be read: it does not exist$/);
+    refuses(
+      () => load({ config: "/nonexistent/openscope.yaml" }),
+      /^config file \/nonexistent\/openscope\.yaml \(--config\) cannot be read: it does not exist$/,
+    );
     refuses(() => load({}, { OPENSCOPE_CONFIG: tmpdir() }), /\(OPENSCOPE_CONFIG\) cannot be read: it is a directory, not a file$/);
     refuses(() => load({ config: yaml("foo: [\n") }), /is not valid YAML: .*at line \d+, column \d+$/);
     refuses(() => load({ config: yaml("just a string\n") }), /must be a YAML mapping of settings \(such as "port: 8000"\), not a string$/);
@@ -110,20 +125,39 @@ describe("config: every bad value is one ConfigError line naming the setting as 
 
   it("store_url and redis_url must parse; passwords are not repeated", () => {
     refuses(() => load({ "store-url": "mysql://x" }), /^--store-url must be a URL such as postgres:\/\//);
-    refuses(() => load({}, { OPENSCOPE_STORE_URL: "postgres://u:secret@[bad/db" }), /^OPENSCOPE_STORE_URL "postgres:\/\/u:\*\*\*@\[bad\/db" is not a valid URL/);
+    refuses(
+      () => load({}, { OPENSCOPE_STORE_URL: "postgres://u:secret@[bad/db" }),
+      /^OPENSCOPE_STORE_URL "postgres:\/\/u:\*\*\*@\[bad\/db" is not a valid URL/,
+    );
     refuses(() => load({ "redis-url": "redis://[bad" }), /^--redis-url "redis:\/\/\[bad" is not a valid URL: expected e\.g\. redis:\/\/host:6379$/);
     assert.equal(load({ "store-url": "postgres://u:p@db:5432/openscope" }).gateway.storeUrl, "postgres://u:p@db:5432/openscope");
   });
 
   it("media.allow_hosts entries are checked at startup, host:port included", () => {
-    refuses(() => load({ config: yaml("media: { allow_hosts: ['10.0.0.0/8', '10.0.0.0/99'] }\n") }), /^media\.allow_hosts\[1\]: "10\.0\.0\.0\/99" is not a valid CIDR range/);
-    refuses(() => load({ config: yaml("media: { allow_hosts: ['minio:99999'] }\n") }), /^media\.allow_hosts\[0\]: "minio:99999": the port must be a number from 1 to 65535/);
-    assert.deepEqual(load({ config: yaml("media: { allow_hosts: ['minio:9000', '[fd00::1]:9000', '10.0.0.0/8'] }\n") }).media!.allowHosts, ["minio:9000", "[fd00::1]:9000", "10.0.0.0/8"]);
+    refuses(
+      () => load({ config: yaml("media: { allow_hosts: ['10.0.0.0/8', '10.0.0.0/99'] }\n") }),
+      /^media\.allow_hosts\[1\]: "10\.0\.0\.0\/99" is not a valid CIDR range/,
+    );
+    refuses(
+      () => load({ config: yaml("media: { allow_hosts: ['minio:99999'] }\n") }),
+      /^media\.allow_hosts\[0\]: "minio:99999": the port must be a number from 1 to 65535/,
+    );
+    assert.deepEqual(load({ config: yaml("media: { allow_hosts: ['minio:9000', '[fd00::1]:9000', '10.0.0.0/8'] }\n") }).media!.allowHosts, [
+      "minio:9000",
+      "[fd00::1]:9000",
+      "10.0.0.0/8",
+    ]);
   });
 
   it("files the config names must exist: terms_file, the local search folder", () => {
-    refuses(() => load({ config: yaml("data_inspection: { terms_file: /nonexistent/terms.txt }\n") }), /^data_inspection\.terms_file \/nonexistent\/terms\.txt cannot be read: it does not exist$/);
-    refuses(() => load({ config: yaml("search: { provider: local, folder: /nonexistent/docs }\n") }), /^search\.folder \/nonexistent\/docs cannot be used: it does not exist$/);
+    refuses(
+      () => load({ config: yaml("data_inspection: { terms_file: /nonexistent/terms.txt }\n") }),
+      /^data_inspection\.terms_file \/nonexistent\/terms\.txt cannot be read: it does not exist$/,
+    );
+    refuses(
+      () => load({ config: yaml("search: { provider: local, folder: /nonexistent/docs }\n") }),
+      /^search\.folder \/nonexistent\/docs cannot be used: it does not exist$/,
+    );
   });
 
   it("cache_dir: flag over environment over file", () => {
@@ -131,6 +165,13 @@ describe("config: every bad value is one ConfigError line naming the setting as 
     assert.equal(load({ config: file }).cacheDir, "/from/file");
     assert.equal(load({ config: file }, { OPENSCOPE_CACHE_DIR: "/from/env" }).cacheDir, "/from/env");
     assert.equal(load({ config: file, "cache-dir": "/from/flag" }, { OPENSCOPE_CACHE_DIR: "/from/env" }).cacheDir, "/from/flag");
-    assert.deepEqual(load({ "data-dir": "/d" }, { OPENSCOPE_PORT: "1" }).settingNames, { host: "host", port: "OPENSCOPE_PORT", cache_dir: "cache_dir", store_url: "store_url", redis_url: "redis_url", data_dir: "--data-dir" });
+    assert.deepEqual(load({ "data-dir": "/d" }, { OPENSCOPE_PORT: "1" }).settingNames, {
+      host: "host",
+      port: "OPENSCOPE_PORT",
+      cache_dir: "cache_dir",
+      store_url: "store_url",
+      redis_url: "redis_url",
+      data_dir: "--data-dir",
+    });
   });
 });

@@ -91,9 +91,7 @@ export interface FilesConfig {
   maxBytes: number;
 }
 
-export type SearchConfig =
-  | { provider: "searxng"; url: string; timeoutMs: number }
-  | { provider: "local"; folder: string };
+export type SearchConfig = { provider: "searxng"; url: string; timeoutMs: number } | { provider: "local"; folder: string };
 
 export interface DataInspectionConfig {
   /** Words or phrases refused anywhere in the input or output (case-insensitive, NFKC-normalized). */
@@ -145,7 +143,21 @@ export const QWEN_DEFAULTS: ModelDefaults = {
 };
 
 export interface ConfigSources {
-  flags: { "data-dir"?: string; "store-url"?: string; "redis-url"?: string; "strict-compat"?: boolean; host?: string; port?: string; model?: string; config?: string; "cache-dir"?: string; gpu?: string; threads?: string; parallel?: string; "context-size"?: string };
+  flags: {
+    "data-dir"?: string;
+    "store-url"?: string;
+    "redis-url"?: string;
+    "strict-compat"?: boolean;
+    host?: string;
+    port?: string;
+    model?: string;
+    config?: string;
+    "cache-dir"?: string;
+    gpu?: string;
+    threads?: string;
+    parallel?: string;
+    "context-size"?: string;
+  };
   env: NodeJS.ProcessEnv;
 }
 
@@ -192,8 +204,12 @@ function num(value: unknown, where: string, rule: NumberRule = {}): number | und
   if (value === undefined || value === null || value === "") return undefined;
   const { min = -Infinity, max = Infinity, minExclusive = false, maxExclusive = false, integer = false } = rule;
   const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-  const outside = typeof n !== "number" || !Number.isFinite(n) || (integer && !Number.isInteger(n)) ||
-    (minExclusive ? n <= min : n < min) || (maxExclusive ? n >= max : n > max);
+  const outside =
+    typeof n !== "number" ||
+    !Number.isFinite(n) ||
+    (integer && !Number.isInteger(n)) ||
+    (minExclusive ? n <= min : n < min) ||
+    (maxExclusive ? n >= max : n > max);
   if (outside) {
     throw new ConfigError(`${where} must be ${describeRange(rule)}, got ${JSON.stringify(value)}${rule.hint ? ` (${rule.hint})` : ""}`);
   }
@@ -273,7 +289,8 @@ function serviceUrl({ value, where }: Sourced, schemes: RegExp, example: string)
   } catch {
     throw new ConfigError(`${where} ${JSON.stringify(redactUrl(url))} is not a valid URL: expected e.g. ${example}`);
   }
-  if (parsed.hostname === "" && !parsed.searchParams.has("host")) throw new ConfigError(`${where} ${JSON.stringify(redactUrl(url))} names no host: expected e.g. ${example}`);
+  if (parsed.hostname === "" && !parsed.searchParams.has("host"))
+    throw new ConfigError(`${where} ${JSON.stringify(redactUrl(url))} names no host: expected e.g. ${example}`);
   return url;
 }
 
@@ -334,7 +351,8 @@ function parseDefaults(raw: Raw, where: string, upstream: boolean): ModelDefault
   const d = asRecord(raw.defaults, `${where}.defaults`);
   knownKeys(d, `${where}.defaults`, ["temperature", "top_p", "top_k", "repetition_penalty", "presence_penalty", "max_tokens"]);
   // The ranges a request may give (the real server's), so a default is never one a request could not set.
-  const pick = (key: string, fallback: number | undefined, rule: NumberRule) => num(d[key], `${where}.defaults.${key}`, rule) ?? (upstream ? undefined : fallback);
+  const pick = (key: string, fallback: number | undefined, rule: NumberRule) =>
+    num(d[key], `${where}.defaults.${key}`, rule) ?? (upstream ? undefined : fallback);
   const maxTokens = pick("max_tokens", QWEN_DEFAULTS.maxTokens, { min: 1, integer: true });
   const defaults: ModelDefaults = {
     temperature: pick("temperature", QWEN_DEFAULTS.temperature, { min: 0, max: 2, maxExclusive: true }),
@@ -409,7 +427,19 @@ export const MAX_CONTEXT_SIZE = 2 ** 31 - 1;
 
 const MODEL_KEYS = ["backend", "name", "aliases", "max_output_tokens", "enable_thinking", "max_thinking_tokens", "defaults"];
 const LLAMA_MODEL_KEYS = [...MODEL_KEYS, "source", "context_size", "parallel", "threads", "flash_attention", "max_queue"];
-const UPSTREAM_MODEL_KEYS = [...MODEL_KEYS, "kind", "upstream_model", "replicas", "url", "api_key", "timeouts", "max_concurrency", "modalities", "max_queue", "max_n"];
+const UPSTREAM_MODEL_KEYS = [
+  ...MODEL_KEYS,
+  "kind",
+  "upstream_model",
+  "replicas",
+  "url",
+  "api_key",
+  "timeouts",
+  "max_concurrency",
+  "modalities",
+  "max_queue",
+  "max_n",
+];
 
 /** The model settings a flag or environment variable can override: `threads`, `parallel`, `context_size`. */
 export const MODEL_RULES = {
@@ -506,7 +536,12 @@ function parseDataInspection(raw: Raw): DataInspectionConfig {
     } catch (error) {
       throw new ConfigError(`data_inspection.terms_file ${termsFile} cannot be read: ${fileProblem(error)}`);
     }
-    terms.push(...text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("#")));
+    terms.push(
+      ...text
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .filter((line) => line !== "" && !line.startsWith("#")),
+    );
   }
   const patterns = stringList(section.patterns, "data_inspection.patterns");
   for (const pattern of patterns) {
@@ -565,7 +600,8 @@ function parseSearch(raw: Raw, env: NodeJS.ProcessEnv): SearchConfig | undefined
   if (provider === undefined) return undefined;
   if (provider === "searxng") {
     const where = env.OPENSCOPE_SEARXNG_URL ? "OPENSCOPE_SEARXNG_URL" : "search.url";
-    if (!searxng || !/^https?:\/\/[^/]/.test(searxng) || !URL.canParse(searxng)) throw new ConfigError(`${where} must be the http(s) base URL of a SearXNG instance (JSON format enabled), such as http://searxng:8080`);
+    if (!searxng || !/^https?:\/\/[^/]/.test(searxng) || !URL.canParse(searxng))
+      throw new ConfigError(`${where} must be the http(s) base URL of a SearXNG instance (JSON format enabled), such as http://searxng:8080`);
     return { provider, url: searxng.replace(/\/+$/, ""), timeoutMs: (num(section.timeout_s, "search.timeout_s", { ...SECONDS, min: 0.1 }) ?? 10) * 1000 };
   }
   if (provider === "local") {
@@ -591,14 +627,27 @@ export function gatewayDefaults(dataDir: string): GatewayConfig {
 function parseGateway(raw: Raw, flags: ConfigSources["flags"], env: NodeJS.ProcessEnv, names: Partial<Record<NamedSetting, string>>): GatewayConfig {
   const ledger = asRecord(raw.ledger, "ledger");
   knownKeys(ledger, "ledger", ["enabled", "flush_ms"]);
-  const store = pick([[flags["store-url"], "--store-url"], [env.OPENSCOPE_STORE_URL, "OPENSCOPE_STORE_URL"], [raw.store_url, "store_url"]]);
+  const store = pick([
+    [flags["store-url"], "--store-url"],
+    [env.OPENSCOPE_STORE_URL, "OPENSCOPE_STORE_URL"],
+    [raw.store_url, "store_url"],
+  ]);
   const storeUrl = serviceUrl(store, /^postgres(ql)?:\/\//, "postgres://user:password@host:5432/database");
-  const redis = pick([[flags["redis-url"], "--redis-url"], [env.OPENSCOPE_REDIS_URL, "OPENSCOPE_REDIS_URL"], [raw.redis_url, "redis_url"]]);
+  const redis = pick([
+    [flags["redis-url"], "--redis-url"],
+    [env.OPENSCOPE_REDIS_URL, "OPENSCOPE_REDIS_URL"],
+    [raw.redis_url, "redis_url"],
+  ]);
   const redisUrl = serviceUrl(redis, /^rediss?:\/\//, "redis://host:6379");
   const adminKey = env.OPENSCOPE_ADMIN_KEY ?? str(raw.admin_key, "admin_key");
-  if (adminKey !== undefined && adminKey.length < 16) throw new ConfigError(`${env.OPENSCOPE_ADMIN_KEY ? "OPENSCOPE_ADMIN_KEY" : "admin_key"} must be at least 16 characters`);
+  if (adminKey !== undefined && adminKey.length < 16)
+    throw new ConfigError(`${env.OPENSCOPE_ADMIN_KEY ? "OPENSCOPE_ADMIN_KEY" : "admin_key"} must be at least 16 characters`);
   const enabled = (value: unknown, where: string) => (value === undefined || value === null ? true : parseBool(value, where));
-  const dataDir = pick([[flags["data-dir"], "--data-dir"], [env.OPENSCOPE_DATA_DIR, "OPENSCOPE_DATA_DIR"], [raw.data_dir, "data_dir"]]);
+  const dataDir = pick([
+    [flags["data-dir"], "--data-dir"],
+    [env.OPENSCOPE_DATA_DIR, "OPENSCOPE_DATA_DIR"],
+    [raw.data_dir, "data_dir"],
+  ]);
   Object.assign(names, { store_url: store.where, redis_url: redis.where, data_dir: dataDir.where });
   return {
     dataDir: str(dataDir.value, dataDir.where) ?? defaultDataDir(env),
@@ -622,9 +671,27 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv): string {
 
 /** The keys a config file may hold at its top level. */
 const TOP_LEVEL_KEYS = [
-  "host", "port", "api_keys", "cache_dir", "gpu", "body_limit_mb", "request_timeout_s", "strict_compat", "models",
-  "data_dir", "store_url", "redis_url", "admin_key", "ledger", "limits", "metrics", "log_content",
-  "data_inspection", "files", "search", "media",
+  "host",
+  "port",
+  "api_keys",
+  "cache_dir",
+  "gpu",
+  "body_limit_mb",
+  "request_timeout_s",
+  "strict_compat",
+  "models",
+  "data_dir",
+  "store_url",
+  "redis_url",
+  "admin_key",
+  "ledger",
+  "limits",
+  "metrics",
+  "log_content",
+  "data_inspection",
+  "files",
+  "search",
+  "media",
 ];
 
 /** The config file's mapping; every problem reading or parsing it is one ConfigError line. */
@@ -644,7 +711,9 @@ function readConfigFile(file: string, where: string): Raw {
     throw new ConfigError(`config file ${file} is not valid YAML: ${message}`);
   }
   if (parsed !== null && parsed !== undefined && (typeof parsed !== "object" || Array.isArray(parsed))) {
-    throw new ConfigError(`config file ${file} must be a YAML mapping of settings (such as "port: 8000"), not ${Array.isArray(parsed) ? "a list" : `a ${typeof parsed}`}`);
+    throw new ConfigError(
+      `config file ${file} must be a YAML mapping of settings (such as "port: 8000"), not ${Array.isArray(parsed) ? "a list" : `a ${typeof parsed}`}`,
+    );
   }
   const raw = asRecord(parsed, "config");
   knownKeys(raw, file, TOP_LEVEL_KEYS);
@@ -656,7 +725,11 @@ export function loadConfig({ flags, env }: ConfigSources): ServerConfig {
   const file = flags.config ?? env.OPENSCOPE_CONFIG;
   const raw: Raw = file ? readConfigFile(file, flags.config !== undefined ? "--config" : "OPENSCOPE_CONFIG") : {};
   const overrides: ModelOverrides = {};
-  const sourced = (flag: keyof ConfigSources["flags"], envName: string) => pick([[flags[flag], `--${flag}`], [env[envName], envName]]);
+  const sourced = (flag: keyof ConfigSources["flags"], envName: string) =>
+    pick([
+      [flags[flag], `--${flag}`],
+      [env[envName], envName],
+    ]);
   const numberFrom = ({ value, where }: Sourced, rule: NumberRule) => num(value, where, rule);
   const threads = numberFrom(sourced("threads", "OPENSCOPE_THREADS"), MODEL_RULES.threads);
   if (threads !== undefined) overrides.threads = threads;
@@ -673,16 +746,38 @@ export function loadConfig({ flags, env }: ConfigSources): ServerConfig {
     if (!Array.isArray(list)) throw new ConfigError("models must be a list");
     models = list.map((m, i) => parseModel(asRecord(m, `models[${i}]`), `models[${i}]`, overrides));
   }
-  const keysEnv = env.OPENSCOPE_API_KEYS?.split(",").map((k) => k.trim()).filter(Boolean) ?? [];
+  const keysEnv =
+    env.OPENSCOPE_API_KEYS?.split(",")
+      .map((k) => k.trim())
+      .filter(Boolean) ?? [];
   const keysFile = raw.api_keys ?? [];
   if (!Array.isArray(keysFile) || !keysFile.every((k) => typeof k === "string" && k !== "")) {
     throw new ConfigError("api_keys must be a list of strings");
   }
-  const host = pick([[flags.host, "--host"], [env.OPENSCOPE_HOST, "OPENSCOPE_HOST"], [raw.host, "host"]]);
-  const port = pick([[flags.port, "--port"], [env.OPENSCOPE_PORT, "OPENSCOPE_PORT"], [raw.port, "port"]]);
-  const cacheDir = pick([[flags["cache-dir"], "--cache-dir"], [env.OPENSCOPE_CACHE_DIR, "OPENSCOPE_CACHE_DIR"], [raw.cache_dir, "cache_dir"]]);
-  const gpu = pick([[flags.gpu, "--gpu"], [env.OPENSCOPE_GPU, "OPENSCOPE_GPU"], [raw.gpu, "gpu"]]);
-  const strict = pick([[env.OPENSCOPE_STRICT_COMPAT, "OPENSCOPE_STRICT_COMPAT"], [raw.strict_compat, "strict_compat"]]);
+  const host = pick([
+    [flags.host, "--host"],
+    [env.OPENSCOPE_HOST, "OPENSCOPE_HOST"],
+    [raw.host, "host"],
+  ]);
+  const port = pick([
+    [flags.port, "--port"],
+    [env.OPENSCOPE_PORT, "OPENSCOPE_PORT"],
+    [raw.port, "port"],
+  ]);
+  const cacheDir = pick([
+    [flags["cache-dir"], "--cache-dir"],
+    [env.OPENSCOPE_CACHE_DIR, "OPENSCOPE_CACHE_DIR"],
+    [raw.cache_dir, "cache_dir"],
+  ]);
+  const gpu = pick([
+    [flags.gpu, "--gpu"],
+    [env.OPENSCOPE_GPU, "OPENSCOPE_GPU"],
+    [raw.gpu, "gpu"],
+  ]);
+  const strict = pick([
+    [env.OPENSCOPE_STRICT_COMPAT, "OPENSCOPE_STRICT_COMPAT"],
+    [raw.strict_compat, "strict_compat"],
+  ]);
   const settingNames: Partial<Record<NamedSetting, string>> = { host: host.where, port: port.where, cache_dir: cacheDir.where };
   return {
     host: parseHost(host),

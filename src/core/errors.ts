@@ -38,11 +38,9 @@ export const errors = {
   methodNotAllowed: (method: string, url: string, allowed: readonly string[]) =>
     new ApiError(405, "MethodNotAllowed", `Method ${method} is not allowed for ${url}; use ${allowed.join(", ")}.`),
   requestTimeout: () => new ApiError(408, "RequestTimeOut", "Request timed out, please try again later."),
-  payloadTooLarge: (limitBytes: number) =>
-    new ApiError(413, "BadRequest.TooLarge", `Payload Too Large: the request body exceeds ${limitBytes} bytes.`),
+  payloadTooLarge: (limitBytes: number) => new ApiError(413, "BadRequest.TooLarge", `Payload Too Large: the request body exceeds ${limitBytes} bytes.`),
   uriTooLong: (limit: string) => new ApiError(414, "BadRequest.UriTooLong", `URI Too Long: ${limit}.`),
-  expectationFailed: () =>
-    new ApiError(417, "BadRequest.ExpectationFailed", 'Expectation Failed: the only Expect header this server meets is "100-continue".'),
+  expectationFailed: () => new ApiError(417, "BadRequest.ExpectationFailed", 'Expectation Failed: the only Expect header this server meets is "100-continue".'),
   headersTooLarge: (limitBytes: number) =>
     new ApiError(431, "BadRequest.HeadersTooLarge", `Request Header Fields Too Large: the request line and headers exceed ${limitBytes} bytes.`),
   /** The HTTP request itself is malformed (request line, headers, chunked framing, URL encoding). */
@@ -56,10 +54,8 @@ export const errors = {
   throttled: () => new ApiError(429, "Throttling", "Requests throttling triggered."),
   rateQuota: () => new ApiError(429, "Throttling.RateQuota", "Requests rate limit exceeded, please try again later."),
   allocationQuota: () => new ApiError(429, "Throttling.AllocationQuota", "Allocated quota exceeded, please increase your quota limit."),
-  internal: () =>
-    new ApiError(500, "InternalError", "An internal error has occured, please try again later or contact service support."),
-  modelUnavailable: (message = "Model is unavailable, please try again later.") =>
-    new ApiError(503, "ModelUnavailable", message),
+  internal: () => new ApiError(500, "InternalError", "An internal error has occured, please try again later or contact service support."),
+  modelUnavailable: (message = "Model is unavailable, please try again later.") => new ApiError(503, "ModelUnavailable", message),
   serviceShuttingDown: () => new ApiError(503, "ServiceUnavailable", "The server is shutting down, please try again later."),
   /** A service this server was configured without (the store, the ledger). */
   serviceUnavailable: (message: string) => new ApiError(503, "ServiceUnavailable", message),

@@ -106,7 +106,10 @@ describe("applyModelDefaults: sampling", () => {
   });
 
   it("refuses max_tokens above the model's longest output", () => {
-    assert.throws(() => applyModelDefaults(request({ sampling: { maxTokens: 2049 } }), defaults, CAPABILITIES), invalidParameter("Range of max_tokens should be [1, 2048]"));
+    assert.throws(
+      () => applyModelDefaults(request({ sampling: { maxTokens: 2049 } }), defaults, CAPABILITIES),
+      invalidParameter("Range of max_tokens should be [1, 2048]"),
+    );
     assert.equal(applyModelDefaults(request({ sampling: { maxTokens: 2048 } }), defaults, CAPABILITIES).sampling.maxTokens, 2048);
   });
 });
@@ -221,7 +224,11 @@ describe("assertCapabilities: engine knobs", () => {
     sampling: { stop: { strings: [], tokenIds: [] }, n: 1, ...sampling },
     features,
   });
-  const refused = (r: GenerationRequest, what: RegExp) => assert.throws(() => assertCapabilities(r, lean, "up"), (e: unknown) => e instanceof Error && what.test(e.message));
+  const refused = (r: GenerationRequest, what: RegExp) =>
+    assert.throws(
+      () => assertCapabilities(r, lean, "up"),
+      (e: unknown) => e instanceof Error && what.test(e.message),
+    );
 
   it("top_k, repetition_penalty, logit_bias and thinking_budget are refused by name where the engine lacks them", () => {
     refused(request({ topK: 5 }), /parameters\.top_k/);

@@ -91,7 +91,12 @@ export function applyModelDefaults(request: GenerationRequest, defaults: ModelDe
 }
 
 /** The request as the backend will run it: capabilities checked, defaults applied, stages run. */
-export function resolveRequest(request: GenerationRequest, route: ModelRoute, stages: readonly RequestStage[] = [], services: ServerServices = NO_SERVICES): GenerationRequest {
+export function resolveRequest(
+  request: GenerationRequest,
+  route: ModelRoute,
+  stages: readonly RequestStage[] = [],
+  services: ServerServices = NO_SERVICES,
+): GenerationRequest {
   assertCapabilities(request, route.backend.capabilities, route.name, services);
   let resolved = applyModelDefaults(request, route.defaults, route.backend.capabilities);
   for (const stage of stages) resolved = stage(resolved, route);

@@ -129,9 +129,7 @@ export interface ToolDefinition {
 /** `auto`: the model decides; `none`: it may not call; `required`: it must call one (OpenAI); `function`: it must call that one. */
 export type ToolChoice = { type: "auto" } | { type: "none" } | { type: "required" } | { type: "function"; name: string };
 
-export type ResponseFormat =
-  | { type: "json_object" }
-  | { type: "json_schema"; name: string; description?: string; schema: JsonSchema; strict: boolean };
+export type ResponseFormat = { type: "json_object" } | { type: "json_schema"; name: string; description?: string; schema: JsonSchema; strict: boolean };
 
 export interface ThinkingRequest {
   /** Absent in a decoded request: the model's default. Always set once the pipeline resolved it. */

@@ -24,7 +24,8 @@ export function parseExpiry(value: unknown, now = Date.now()): number | null {
     if (duration) time = now + Number(duration[1]) * UNIT_MS[duration[2] as keyof typeof UNIT_MS];
     else if (!Number.isNaN(Date.parse(value))) time = Date.parse(value);
   }
-  if (time === undefined) throw invalidParameter(`expires must be a duration (30d, 12h, 90m, 2w), an ISO date or epoch milliseconds, got ${jsonPreview(value)}`);
+  if (time === undefined)
+    throw invalidParameter(`expires must be a duration (30d, 12h, 90m, 2w), an ISO date or epoch milliseconds, got ${jsonPreview(value)}`);
   // 1e21 or 10^17 days: stored, it was a REAL SQLite refused, or a date nothing could print.
   if (!representable(time)) throw invalidParameter(`expires is not a time this server can represent: ${jsonPreview(value)} (at most year 275760)`);
   return time;
@@ -56,7 +57,8 @@ export function parsePastTime(given: string, now = Date.now(), name = "time"): n
 function limit(value: unknown, name: string, max: number): number | null {
   if (value === undefined || value === null || value === "") return null;
   const n = typeof value === "string" ? Number(value) : value;
-  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1 || n > max) throw invalidParameter(`${name} must be a positive integer of at most ${max}, got ${jsonPreview(value)}`);
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1 || n > max)
+    throw invalidParameter(`${name} must be a positive integer of at most ${max}, got ${jsonPreview(value)}`);
   return n;
 }
 
@@ -69,7 +71,8 @@ function text(value: unknown, name: string): string | null {
 function modelList(value: unknown): string[] | null {
   if (value === undefined || value === null || value === "" || value === "*") return null;
   const list = typeof value === "string" ? value.split(",") : value;
-  if (!Array.isArray(list) || !list.every((m) => typeof m === "string")) throw invalidParameter("models must be a list of model names (or a comma-separated string)");
+  if (!Array.isArray(list) || !list.every((m) => typeof m === "string"))
+    throw invalidParameter("models must be a list of model names (or a comma-separated string)");
   const names = list.map((m: string) => m.trim()).filter(Boolean);
   return names.length > 0 ? names : null;
 }

@@ -5,9 +5,26 @@ import { LedgerWriter } from "./ledger.ts";
 
 function record(i: number): UsageRecord {
   return {
-    requestId: `r${i}`, time: i, keyId: null, workspace: null, model: "m", endpoint: "text-generation", backend: "llama", replica: null,
-    stream: false, inputTokens: 1, outputTokens: 1, reasoningTokens: 0, cachedTokens: 0, imageTokens: 0, videoTokens: 0, audioTokens: 0,
-    ttftMs: 1, durationMs: 2, status: 200, code: null,
+    requestId: `r${i}`,
+    time: i,
+    keyId: null,
+    workspace: null,
+    model: "m",
+    endpoint: "text-generation",
+    backend: "llama",
+    replica: null,
+    stream: false,
+    inputTokens: 1,
+    outputTokens: 1,
+    reasoningTokens: 0,
+    cachedTokens: 0,
+    imageTokens: 0,
+    videoTokens: 0,
+    audioTokens: 0,
+    ttftMs: 1,
+    durationMs: 2,
+    status: 200,
+    code: null,
   };
 }
 
@@ -32,7 +49,10 @@ describe("LedgerWriter", () => {
     assert.equal(store.batches.length, 0);
     assert.equal(ledger.pending, 5);
     await sleep(80);
-    assert.deepEqual(store.batches.map((b) => b.length), [5]);
+    assert.deepEqual(
+      store.batches.map((b) => b.length),
+      [5],
+    );
     assert.equal(ledger.pending, 0);
     assert.equal(ledger.written, 5);
     assert.equal(ledger.lagMs(), 0);
@@ -46,7 +66,10 @@ describe("LedgerWriter", () => {
     assert.ok(store.batches.length >= 2);
     await ledger.close();
     assert.equal(store.batches.flat().length, 7);
-    assert.deepEqual(store.batches.flat().map((r) => r.requestId), ["r0", "r1", "r2", "r3", "r4", "r5", "r6"]);
+    assert.deepEqual(
+      store.batches.flat().map((r) => r.requestId),
+      ["r0", "r1", "r2", "r3", "r4", "r5", "r6"],
+    );
   });
 
   it("a failing store keeps records and retries; beyond maxBuffered the oldest are dropped and counted", async () => {
@@ -62,7 +85,10 @@ describe("LedgerWriter", () => {
     assert.ok(ledger.lagMs() >= 20);
     store.failing = false;
     await sleep(60);
-    assert.deepEqual(store.batches.flat().map((r) => r.requestId), ["r2", "r3", "r4", "r5"]);
+    assert.deepEqual(
+      store.batches.flat().map((r) => r.requestId),
+      ["r2", "r3", "r4", "r5"],
+    );
     await ledger.close();
   });
 });

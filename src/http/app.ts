@@ -71,7 +71,10 @@ export function sendApiError(request: FastifyRequest, reply: FastifyReply, error
   }
   // The matched route (none for 404/405 and the router's own refusals).
   if (STREAMING_ROUTES.has(request.routeOptions?.url) && wantsStream(request.headers) && error.status !== 401 && error.status !== 404 && error.status !== 405) {
-    return reply.code(200).type(SSE_CONTENT_TYPE).send(nativeErrorFrame(error, request.id, 1));
+    return reply
+      .code(200)
+      .type(SSE_CONTENT_TYPE)
+      .send(nativeErrorFrame(error, request.id, 1));
   }
   return reply.code(error.status).type("application/json").send(nativeErrorBody(error, request.id));
 }
@@ -107,9 +110,7 @@ export function buildApp(options: AppOptions): OpenscopeApp {
   });
   app.server.on("connect", (request: IncomingMessage, socket: Socket) => answerConnect(request, socket, app.log));
   app.server.on("checkExpectation", (request: IncomingMessage, response: ServerResponse) => answerExpectation(request, response));
-  app.decorate("knownMethods", (path: string) =>
-    ["GET", "POST", "PUT", "DELETE", "PATCH"].filter((method) => app.hasRoute({ method, url: path })),
-  );
+  app.decorate("knownMethods", (path: string) => ["GET", "POST", "PUT", "DELETE", "PATCH"].filter((method) => app.hasRoute({ method, url: path })));
 
   app.addHook("onRequest", async (request, reply) => {
     reply.header("X-Request-ID", request.id);
@@ -175,7 +176,10 @@ export function buildApp(options: AppOptions): OpenscopeApp {
   });
 
   app.setNotFoundHandler((request, reply) => {
-    const path = request.url.split("?")[0]!.replace(/\/{2,}/g, "/").replace(/\/$/, "");
+    const path = request.url
+      .split("?")[0]!
+      .replace(/\/{2,}/g, "/")
+      .replace(/\/$/, "");
     const allowed = app.knownMethods(path);
     const error = allowed.length > 0 ? errors.methodNotAllowed(request.method, path, allowed) : errors.notFound(request.method, path);
     if (allowed.length > 0) reply.header("Allow", allowed.join(", "));

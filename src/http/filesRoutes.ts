@@ -100,10 +100,10 @@ export function parseDay(name: string, value: string): number {
 function parseInteger(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined || value === "") return fallback;
   const number = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(number) || number < min || number > max) throw invalidParameter(`'${name}' must be an integer from ${min} to ${max}, got "${value}".`);
+  if (!Number.isSafeInteger(number) || number < min || number > max)
+    throw invalidParameter(`'${name}' must be an integer from ${min} to ${max}, got "${value}".`);
   return number;
 }
-
 
 function callerOf(request: FastifyRequest): Caller {
   const caller = request.fileCaller;

@@ -35,7 +35,9 @@ export function gatewayHooks(options: MeteringOptions) {
           const answered = reply.raw.headersSent;
           if (!answered) account.error ??= errors.clientClosed();
           const record = gateway.complete(account, answered ? reply.raw.statusCode : 499);
-          const content = options.logContent ? { input: (request.body as { input?: unknown; messages?: unknown } | undefined) ?? null, output: account.capturedContent ?? "" } : undefined;
+          const content = options.logContent
+            ? { input: (request.body as { input?: unknown; messages?: unknown } | undefined) ?? null, output: account.capturedContent ?? "" }
+            : undefined;
           options.accessLog(request.log, { record, caller: callerLabel(account), content });
         });
         account.caller = await authenticateCaller(gateway, request);

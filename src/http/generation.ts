@@ -15,7 +15,11 @@ import { requestSignal } from "./requestSignal.ts";
  * The model a decoded request names, checked against the caller's key, and the request as that
  * model will run it (`fileid://` references replaced by the documents' text first).
  */
-export async function routeGeneration(deps: NativeRouteDeps, request: FastifyRequest, decoded: GenerationRequest): Promise<{ route: ModelRoute; generation: GenerationRequest }> {
+export async function routeGeneration(
+  deps: NativeRouteDeps,
+  request: FastifyRequest,
+  decoded: GenerationRequest,
+): Promise<{ route: ModelRoute; generation: GenerationRequest }> {
   const route = deps.registry.resolve(decoded.model);
   const account = request.account!;
   deps.gateway.authorizeModel(account, route, decoded.model);
@@ -64,7 +68,9 @@ export async function startGeneration(
   if (moderator && sides.output) events = inspectOutput(events, moderator, generation.messages);
   if (tokens) events = withMediaUsage(events, tokens);
   const imageSizes = generation.features.media?.returnImageSize
-    ? mediaParts(generation.messages).flatMap((part): [number, number][] => (part.type === "image" && part.prepared ? [[part.prepared.height, part.prepared.width]] : []))
+    ? mediaParts(generation.messages).flatMap((part): [number, number][] =>
+        part.type === "image" && part.prepared ? [[part.prepared.height, part.prepared.width]] : [],
+      )
     : undefined;
   return { events: account.observe(events), dispose, ...(imageSizes ? { imageSizes } : {}) };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ApiError } from "../core/errors.ts";
+import type { ApiError } from "../core/errors.ts";
 import { BAD_BODY, jsonNestsDeeperThan, MAX_JSON_DEPTH, parseJsonBody } from "./jsonBody.ts";
 
 const nested = (depth: number, open = "[", close = "]") => open.repeat(depth) + close.repeat(depth);
@@ -19,7 +19,7 @@ describe("jsonNestsDeeperThan", () => {
     assert.equal(jsonNestsDeeperThan(JSON.stringify({ text: "[".repeat(10_000) }), 2), false);
     assert.equal(jsonNestsDeeperThan(JSON.stringify({ text: 'a\\"[[[[\\' }), 1), false);
     assert.equal(jsonNestsDeeperThan(JSON.stringify(["\\", [["x"]]]), 2), true);
-    assert.equal(jsonNestsDeeperThan(JSON.stringify(["\\\"[[[", ["x"]]), 2), false);
+    assert.equal(jsonNestsDeeperThan(JSON.stringify(['\\"[[[', ["x"]]), 2), false);
   });
 
   it("leaves malformed text to the parser (an unterminated string ends the scan)", () => {
@@ -58,7 +58,10 @@ describe("parseJsonBody", () => {
   it(`refuses bodies nested deeper than ${MAX_JSON_DEPTH} levels (100,000 levels included) before parsing`, () => {
     assert.ok("value" in parseJsonBody(nested(MAX_JSON_DEPTH)));
     for (const depth of [MAX_JSON_DEPTH + 1, 10_000, 100_000]) {
-      for (const [open, close] of [["[", "]"], ['{"a":', "}"]]) {
+      for (const [open, close] of [
+        ["[", "]"],
+        ['{"a":', "}"],
+      ]) {
         const error = refusal(parseJsonBody(open!.repeat(depth) + "1" + close!.repeat(depth)));
         assert.equal(error.status, 400);
         assert.equal(error.code, "InvalidParameter");

@@ -46,12 +46,7 @@ export interface NativeRouteDeps {
 }
 
 /** Writes a native SSE stream: one write per event, an `event:error` frame on failure, then close. */
-async function streamEvents(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  events: AsyncIterable<EngineEvent>,
-  shape: ResponseShape,
-): Promise<void> {
+async function streamEvents(request: FastifyRequest, reply: FastifyReply, events: AsyncIterable<EngineEvent>, shape: ResponseShape): Promise<void> {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, {

@@ -66,7 +66,12 @@ export function registerOpenAiRoutes(app: FastifyInstance, deps: NativeRouteDeps
     const { events, dispose } = await startGeneration(deps, request, reply, route, generation);
     try {
       if (decoded.shape.stream) {
-        return await streamChunks(request, reply, events, new ChatCompletionChunkEncoder(identity, carries, decoded.shape.includeUsage, decoded.shape.continuousUsage));
+        return await streamChunks(
+          request,
+          reply,
+          events,
+          new ChatCompletionChunkEncoder(identity, carries, decoded.shape.includeUsage, decoded.shape.continuousUsage),
+        );
       }
       const collected = new ChoiceStates();
       for await (const event of events) collected.add(event);

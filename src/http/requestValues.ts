@@ -8,7 +8,10 @@ import { OPENAI_PATHS } from "../protocols/openai/index.ts";
  * duplicate slashes collapsed as the router does, an absolute-form target's origin dropped.
  */
 export function isOpenAiPath(url: string): boolean {
-  return url.replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/, "").replace(/\/{2,}/g, "/").startsWith(OPENAI_PATHS.prefix);
+  return url
+    .replace(/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/, "")
+    .replace(/\/{2,}/g, "/")
+    .startsWith(OPENAI_PATHS.prefix);
 }
 
 /** A request header's value (the first, when sent more than once). */

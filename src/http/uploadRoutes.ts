@@ -31,7 +31,6 @@ export const OSS_UPLOAD_PATH = "/oss-upload";
 const MAX_FIELDS = 20;
 const MAX_FIELD_BYTES = 16 * 1024;
 
-
 export function registerUploadRoutes(app: FastifyInstance, deps: UploadRouteDeps): void {
   const { uploads, gateway } = deps;
   const trustForwarded = deps.trustForwardedHeaders ?? false;

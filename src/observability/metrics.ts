@@ -63,9 +63,27 @@ export class Metrics {
           if (value !== undefined) this.set({ model: route.name }, value);
         }
       };
-    new Gauge({ name: "openscope_queue_depth", help: "Requests waiting for an engine slot.", labelNames: ["model"], registers, collect: perBackend((s) => s.queued) });
-    new Gauge({ name: "openscope_engine_slots_busy", help: "Engine slots generating (embedded) or requests in flight (upstream).", labelNames: ["model"], registers, collect: perBackend((s) => s.busy) });
-    new Gauge({ name: "openscope_engine_slots", help: "Engine slots in all (embedded engine).", labelNames: ["model"], registers, collect: perBackend((s) => s.slots) });
+    new Gauge({
+      name: "openscope_queue_depth",
+      help: "Requests waiting for an engine slot.",
+      labelNames: ["model"],
+      registers,
+      collect: perBackend((s) => s.queued),
+    });
+    new Gauge({
+      name: "openscope_engine_slots_busy",
+      help: "Engine slots generating (embedded) or requests in flight (upstream).",
+      labelNames: ["model"],
+      registers,
+      collect: perBackend((s) => s.busy),
+    });
+    new Gauge({
+      name: "openscope_engine_slots",
+      help: "Engine slots in all (embedded engine).",
+      labelNames: ["model"],
+      registers,
+      collect: perBackend((s) => s.slots),
+    });
     new Gauge({
       name: "openscope_upstream_replica_up",
       help: "1 when an upstream replica is usable (healthy, not cooling down), else 0.",
@@ -92,10 +110,38 @@ export class Metrics {
     });
     const ledger = sources.ledger;
     if (ledger) {
-      new Gauge({ name: "openscope_ledger_write_lag_seconds", help: "Age of the oldest usage record not yet written.", registers, collect() { this.set(ledger().lagMs / 1000); } });
-      new Gauge({ name: "openscope_ledger_pending_records", help: "Usage records waiting to be written.", registers, collect() { this.set(ledger().pending); } });
-      new Gauge({ name: "openscope_ledger_dropped_records", help: "Usage records dropped while the store was failing (since start).", registers, collect() { this.set(ledger().dropped); } });
-      new Gauge({ name: "openscope_ledger_written_records", help: "Usage records written (since start).", registers, collect() { this.set(ledger().written); } });
+      new Gauge({
+        name: "openscope_ledger_write_lag_seconds",
+        help: "Age of the oldest usage record not yet written.",
+        registers,
+        collect() {
+          this.set(ledger().lagMs / 1000);
+        },
+      });
+      new Gauge({
+        name: "openscope_ledger_pending_records",
+        help: "Usage records waiting to be written.",
+        registers,
+        collect() {
+          this.set(ledger().pending);
+        },
+      });
+      new Gauge({
+        name: "openscope_ledger_dropped_records",
+        help: "Usage records dropped while the store was failing (since start).",
+        registers,
+        collect() {
+          this.set(ledger().dropped);
+        },
+      });
+      new Gauge({
+        name: "openscope_ledger_written_records",
+        help: "Usage records written (since start).",
+        registers,
+        collect() {
+          this.set(ledger().written);
+        },
+      });
     }
   }
 

@@ -37,7 +37,10 @@ describe("postgres store specifics", () => {
     const stores = await Promise.all([PostgresStore.open(url ?? "", { schema }), PostgresStore.open(url ?? "", { schema })]);
     try {
       const applied = stores.flatMap((store) => store.migrationsApplied).sort((a, b) => a - b);
-      assert.deepEqual(applied, POSTGRES_MIGRATIONS.map((migration) => migration.version));
+      assert.deepEqual(
+        applied,
+        POSTGRES_MIGRATIONS.map((migration) => migration.version),
+      );
       const [one, two] = stores;
       assert.ok(one && two);
       await one.appendUsage([]);
@@ -83,7 +86,7 @@ describe("postgres store specifics", () => {
     await assert.rejects(PostgresStore.open(url ?? "", { schema: "Upper" }), /invalid PostgreSQL schema name/);
   });
 
-  it("openStore({ type: \"postgres\" }) opens a PostgresStore in the schema", options, async () => {
+  it('openStore({ type: "postgres" }) opens a PostgresStore in the schema', options, async () => {
     const store = await openStore({ type: "postgres", url: url ?? "", schema: contractSchema });
     try {
       assert.ok(store instanceof PostgresStore);

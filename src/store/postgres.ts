@@ -7,7 +7,20 @@ import pg from "pg";
 import { migratePostgres } from "./postgresMigrations.ts";
 import { quoteSchemaName } from "./pgSchema.ts";
 import { chooseRevokeTarget } from "./revokeTarget.ts";
-import { fileFromRow, fileParams, keyFromRow, keyParams, totalsFromRow, usageFromRow, usageParams, type FileRow, type KeyRow, type SqlValue, type TotalsRow, type UsageRow } from "./rows.ts";
+import {
+  fileFromRow,
+  fileParams,
+  keyFromRow,
+  keyParams,
+  totalsFromRow,
+  usageFromRow,
+  usageParams,
+  type FileRow,
+  type KeyRow,
+  type SqlValue,
+  type TotalsRow,
+  type UsageRow,
+} from "./rows.ts";
 import {
   COUNT_KEYS_SQL,
   deleteFileSql,

@@ -20,6 +20,10 @@ export class AmbiguousKeyPrefixError extends Error {
 export function chooseRevokeTarget(candidates: readonly { id: string; prefix: string }[], idOrPrefix: string): string | undefined {
   if (candidates.some((key) => key.id === idOrPrefix)) return idOrPrefix;
   const byPrefix = candidates.filter((key) => key.prefix === idOrPrefix);
-  if (byPrefix.length > 1) throw new AmbiguousKeyPrefixError(idOrPrefix, byPrefix.map((key) => key.id));
+  if (byPrefix.length > 1)
+    throw new AmbiguousKeyPrefixError(
+      idOrPrefix,
+      byPrefix.map((key) => key.id),
+    );
   return byPrefix[0]?.id;
 }

@@ -45,18 +45,7 @@ export const USAGE_COLUMNS = [
 ] as const;
 
 /** `files` columns, in the order `fileParams` yields their values. */
-export const FILE_COLUMNS = [
-  "id",
-  "owner_key_id",
-  "filename",
-  "bytes",
-  "purpose",
-  "status",
-  "status_details",
-  "description",
-  "md5",
-  "created_at",
-] as const;
+export const FILE_COLUMNS = ["id", "owner_key_id", "filename", "bytes", "purpose", "status", "status_details", "description", "md5", "created_at"] as const;
 
 /** A bound parameter value both drivers accept. */
 export type SqlValue = string | number | boolean | null;
@@ -176,18 +165,7 @@ export function usageParams(record: UsageRecord, encodeBool: (value: boolean) =>
 
 /** The values of `FILE_COLUMNS` for a file. */
 export function fileParams(file: FileRecord): SqlValue[] {
-  return [
-    file.id,
-    file.ownerKeyId,
-    file.filename,
-    file.bytes,
-    file.purpose,
-    file.status,
-    file.statusDetails,
-    file.description,
-    file.md5,
-    file.createdAt,
-  ];
+  return [file.id, file.ownerKeyId, file.filename, file.bytes, file.purpose, file.status, file.statusDetails, file.description, file.md5, file.createdAt];
 }
 
 export function fileFromRow(row: FileRow): FileRecord {

@@ -103,7 +103,7 @@ describe("sqlite store specifics", () => {
     }
   });
 
-  it("openStore({ type: \"sqlite\" }) opens a SqliteStore", async () => {
+  it('openStore({ type: "sqlite" }) opens a SqliteStore', async () => {
     const store = await openStore({ type: "sqlite", path: join(directory, "configured.db") });
     try {
       assert.ok(store instanceof SqliteStore);

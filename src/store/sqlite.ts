@@ -6,7 +6,20 @@ import Database from "better-sqlite3";
 import { closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { chooseRevokeTarget } from "./revokeTarget.ts";
-import { fileFromRow, fileParams, keyFromRow, keyParams, totalsFromRow, usageFromRow, usageParams, type FileRow, type KeyRow, type SqlValue, type TotalsRow, type UsageRow } from "./rows.ts";
+import {
+  fileFromRow,
+  fileParams,
+  keyFromRow,
+  keyParams,
+  totalsFromRow,
+  usageFromRow,
+  usageParams,
+  type FileRow,
+  type KeyRow,
+  type SqlValue,
+  type TotalsRow,
+  type UsageRow,
+} from "./rows.ts";
 import {
   COUNT_KEYS_SQL,
   deleteFileSql,
@@ -97,12 +110,16 @@ export class SqliteStore implements Store {
 
   async usageTotals(filter: UsageFilter): Promise<UsageTotals[]> {
     const query = usageTotalsQuery(SQLITE_DIALECT, filter);
-    return this.statement<TotalsRow>(query.text).all(...query.values).map(totalsFromRow);
+    return this.statement<TotalsRow>(query.text)
+      .all(...query.values)
+      .map(totalsFromRow);
   }
 
   async usageRecords(filter: UsageFilter, limit: number): Promise<UsageRecord[]> {
     const query = usageRecordsQuery(SQLITE_DIALECT, filter, limit);
-    return this.statement<UsageRow>(query.text).all(...query.values).map(usageFromRow);
+    return this.statement<UsageRow>(query.text)
+      .all(...query.values)
+      .map(usageFromRow);
   }
 
   async insertFile(record: FileRecord): Promise<void> {

@@ -339,9 +339,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
 
       test("appendUsage of 1200 records (several insert chunks) writes them all, in order", async (store) => {
         const start = timeWindow();
-        const records = Array.from({ length: 1200 }, (_, index) =>
-          makeUsage({ time: start + index, inputTokens: index, stream: index % 2 === 0 }),
-        );
+        const records = Array.from({ length: 1200 }, (_, index) => makeUsage({ time: start + index, inputTokens: index, stream: index % 2 === 0 }));
         await store.appendUsage(records);
         assert.deepEqual(await store.usageRecords(windowFilter(start), 5000), records);
         assert.deepEqual(await store.usageTotals(windowFilter(start)), expectedTotals(records));
@@ -430,7 +428,10 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
         await store.appendUsage(records);
         const keyId = records[2]?.keyId ?? assert.fail("mixedUsage gives record 2 a key");
         assert.deepEqual(await store.usageRecords({ since: start + 5000, until: start + 8000 }, 100), records.slice(5, 8));
-        assert.deepEqual(await store.usageRecords({ keyId }, 100), records.filter((r) => r.keyId === keyId));
+        assert.deepEqual(
+          await store.usageRecords({ keyId }, 100),
+          records.filter((r) => r.keyId === keyId),
+        );
         assert.deepEqual(
           await store.usageRecords({ ...windowFilter(start), model: "m-b" }, 100),
           records.filter((r) => r.model === "m-b"),

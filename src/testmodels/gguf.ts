@@ -74,9 +74,7 @@ export interface GgufFile {
   dataOffset: number;
 }
 
-const typeNameById: Record<number, GgufTypeName> = Object.fromEntries(
-  Object.entries(GgufType).map(([name, id]) => [id, name as GgufTypeName]),
-);
+const typeNameById: Record<number, GgufTypeName> = Object.fromEntries(Object.entries(GgufType).map(([name, id]) => [id, name as GgufTypeName]));
 
 // ---------------------------------------------------------------------------------------------
 // Reader
@@ -85,16 +83,56 @@ class Cursor {
   pos = 0;
   private readonly decoder = new TextDecoder("utf-8", { fatal: true });
   constructor(private readonly buf: Buffer) {}
-  u8() { const v = this.buf.readUInt8(this.pos); this.pos += 1; return v; }
-  i8() { const v = this.buf.readInt8(this.pos); this.pos += 1; return v; }
-  u16() { const v = this.buf.readUInt16LE(this.pos); this.pos += 2; return v; }
-  i16() { const v = this.buf.readInt16LE(this.pos); this.pos += 2; return v; }
-  u32() { const v = this.buf.readUInt32LE(this.pos); this.pos += 4; return v; }
-  i32() { const v = this.buf.readInt32LE(this.pos); this.pos += 4; return v; }
-  f32() { const v = this.buf.readFloatLE(this.pos); this.pos += 4; return v; }
-  f64() { const v = this.buf.readDoubleLE(this.pos); this.pos += 8; return v; }
-  u64() { const v = this.buf.readBigUInt64LE(this.pos); this.pos += 8; return v; }
-  i64() { const v = this.buf.readBigInt64LE(this.pos); this.pos += 8; return v; }
+  u8() {
+    const v = this.buf.readUInt8(this.pos);
+    this.pos += 1;
+    return v;
+  }
+  i8() {
+    const v = this.buf.readInt8(this.pos);
+    this.pos += 1;
+    return v;
+  }
+  u16() {
+    const v = this.buf.readUInt16LE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  i16() {
+    const v = this.buf.readInt16LE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  u32() {
+    const v = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  i32() {
+    const v = this.buf.readInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  f32() {
+    const v = this.buf.readFloatLE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  f64() {
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  u64() {
+    const v = this.buf.readBigUInt64LE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+  i64() {
+    const v = this.buf.readBigInt64LE(this.pos);
+    this.pos += 8;
+    return v;
+  }
   len() {
     const v = this.u64();
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`GGUF: length too large at ${this.pos - 8}`);
@@ -108,18 +146,30 @@ class Cursor {
   }
   scalar(t: GgufScalarTypeName): number | bigint | boolean | string {
     switch (t) {
-      case "uint8": return this.u8();
-      case "int8": return this.i8();
-      case "uint16": return this.u16();
-      case "int16": return this.i16();
-      case "uint32": return this.u32();
-      case "int32": return this.i32();
-      case "float32": return this.f32();
-      case "float64": return this.f64();
-      case "uint64": return this.u64();
-      case "int64": return this.i64();
-      case "bool": return this.u8() !== 0;
-      case "string": return this.str();
+      case "uint8":
+        return this.u8();
+      case "int8":
+        return this.i8();
+      case "uint16":
+        return this.u16();
+      case "int16":
+        return this.i16();
+      case "uint32":
+        return this.u32();
+      case "int32":
+        return this.i32();
+      case "float32":
+        return this.f32();
+      case "float64":
+        return this.f64();
+      case "uint64":
+        return this.u64();
+      case "int64":
+        return this.i64();
+      case "bool":
+        return this.u8() !== 0;
+      case "string":
+        return this.str();
     }
   }
 }
@@ -206,8 +256,10 @@ export interface GgufTensorSpec {
 export function tensorByteSize(type: GgmlTypeName, shape: readonly number[]): number {
   const n = shape.reduce((a, b) => a * b, 1);
   switch (type) {
-    case "F32": return n * 4;
-    case "F16": return n * 2;
+    case "F32":
+      return n * 4;
+    case "F16":
+      return n * 2;
     case "Q8_0": {
       const row = shape[0] ?? 1;
       if (row % Q8_0_BLOCK !== 0) throw new Error(`Q8_0 needs ne[0] % 32 == 0 (got ${row})`);
@@ -228,40 +280,88 @@ class ByteBuilder {
     this.buf.copy(next, 0, 0, this.length);
     this.buf = next;
   }
-  u8(v: number) { this.ensure(1); this.length = this.buf.writeUInt8(v, this.length); }
-  i8(v: number) { this.ensure(1); this.length = this.buf.writeInt8(v, this.length); }
-  u16(v: number) { this.ensure(2); this.length = this.buf.writeUInt16LE(v, this.length); }
-  i16(v: number) { this.ensure(2); this.length = this.buf.writeInt16LE(v, this.length); }
-  u32(v: number) { this.ensure(4); this.length = this.buf.writeUInt32LE(v, this.length); }
-  i32(v: number) { this.ensure(4); this.length = this.buf.writeInt32LE(v, this.length); }
-  f32(v: number) { this.ensure(4); this.length = this.buf.writeFloatLE(v, this.length); }
-  f64(v: number) { this.ensure(8); this.length = this.buf.writeDoubleLE(v, this.length); }
-  u64(v: bigint | number) { this.ensure(8); this.length = this.buf.writeBigUInt64LE(BigInt(v), this.length); }
-  i64(v: bigint) { this.ensure(8); this.length = this.buf.writeBigInt64LE(v, this.length); }
+  u8(v: number) {
+    this.ensure(1);
+    this.length = this.buf.writeUInt8(v, this.length);
+  }
+  i8(v: number) {
+    this.ensure(1);
+    this.length = this.buf.writeInt8(v, this.length);
+  }
+  u16(v: number) {
+    this.ensure(2);
+    this.length = this.buf.writeUInt16LE(v, this.length);
+  }
+  i16(v: number) {
+    this.ensure(2);
+    this.length = this.buf.writeInt16LE(v, this.length);
+  }
+  u32(v: number) {
+    this.ensure(4);
+    this.length = this.buf.writeUInt32LE(v, this.length);
+  }
+  i32(v: number) {
+    this.ensure(4);
+    this.length = this.buf.writeInt32LE(v, this.length);
+  }
+  f32(v: number) {
+    this.ensure(4);
+    this.length = this.buf.writeFloatLE(v, this.length);
+  }
+  f64(v: number) {
+    this.ensure(8);
+    this.length = this.buf.writeDoubleLE(v, this.length);
+  }
+  u64(v: bigint | number) {
+    this.ensure(8);
+    this.length = this.buf.writeBigUInt64LE(BigInt(v), this.length);
+  }
+  i64(v: bigint) {
+    this.ensure(8);
+    this.length = this.buf.writeBigInt64LE(v, this.length);
+  }
   str(s: string) {
     const n = Buffer.byteLength(s, "utf8");
     this.u64(n);
     this.ensure(n);
     this.length += this.buf.write(s, this.length, "utf8");
   }
-  zeros(n: number) { this.ensure(n); this.buf.fill(0, this.length, this.length + n); this.length += n; }
+  zeros(n: number) {
+    this.ensure(n);
+    this.buf.fill(0, this.length, this.length + n);
+    this.length += n;
+  }
   scalar(t: GgufScalarTypeName, v: number | bigint | boolean | string) {
     switch (t) {
-      case "uint8": return this.u8(v as number);
-      case "int8": return this.i8(v as number);
-      case "uint16": return this.u16(v as number);
-      case "int16": return this.i16(v as number);
-      case "uint32": return this.u32(v as number);
-      case "int32": return this.i32(v as number);
-      case "float32": return this.f32(v as number);
-      case "float64": return this.f64(v as number);
-      case "uint64": return this.u64(v as bigint);
-      case "int64": return this.i64(v as bigint);
-      case "bool": return this.u8(v ? 1 : 0);
-      case "string": return this.str(v as string);
+      case "uint8":
+        return this.u8(v as number);
+      case "int8":
+        return this.i8(v as number);
+      case "uint16":
+        return this.u16(v as number);
+      case "int16":
+        return this.i16(v as number);
+      case "uint32":
+        return this.u32(v as number);
+      case "int32":
+        return this.i32(v as number);
+      case "float32":
+        return this.f32(v as number);
+      case "float64":
+        return this.f64(v as number);
+      case "uint64":
+        return this.u64(v as bigint);
+      case "int64":
+        return this.i64(v as bigint);
+      case "bool":
+        return this.u8(v ? 1 : 0);
+      case "string":
+        return this.str(v as string);
     }
   }
-  bytes() { return this.buf.subarray(0, this.length); }
+  bytes() {
+    return this.buf.subarray(0, this.length);
+  }
 }
 
 /** Serialize one KV exactly as it appears in a GGUF header. */
@@ -390,14 +490,18 @@ export function toF16Bits(value: number): number {
     const half = 1 << (shift - 1);
     let m = mant >>> shift;
     const rem = mant & ((1 << shift) - 1);
-    if (rem > half || (rem === half && (m & 1))) m++;
+    if (rem > half || (rem === half && m & 1)) m++;
     return sign | m; // may carry into the exponent field, which is still correct
   }
   let m = mant >>> 13;
   const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (m & 1))) {
+  if (rem > 0x1000 || (rem === 0x1000 && m & 1)) {
     m++;
-    if (m === 0x400) { m = 0; e++; if (e >= 0x1f) return sign | 0x7c00; }
+    if (m === 0x400) {
+      m = 0;
+      e++;
+      if (e >= 0x1f) return sign | 0x7c00;
+    }
   }
   return sign | (e << 10) | m;
 }

@@ -4,18 +4,14 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import {
-  getLlama,
-  JinjaTemplateChatWrapper,
-  LlamaLogLevel,
-  resolveChatWrapper,
-  type Llama,
-  type Token,
-} from "node-llama-cpp";
+import { getLlama, JinjaTemplateChatWrapper, LlamaLogLevel, resolveChatWrapper, type Llama, type Token } from "node-llama-cpp";
 import { encodeKv, fromF16Bits, getKv, parseGguf, readGguf, toF16Bits } from "./gguf.js";
 import { ensureTestModel, llamaCppSourceFile, writeTestModel, type TestModelKind } from "./index.js";
 
-const sha256 = async (path: string) => createHash("sha256").update(await readFile(path)).digest("hex");
+const sha256 = async (path: string) =>
+  createHash("sha256")
+    .update(await readFile(path))
+    .digest("hex");
 
 let dir: string;
 before(async () => {

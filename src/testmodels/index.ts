@@ -10,17 +10,7 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import {
-  type GgufKV,
-  type GgufTensorSpec,
-  type GgmlTypeName,
-  Q8_0_BLOCK,
-  Q8_0_BLOCK_BYTES,
-  getKv,
-  readGguf,
-  toF16Bits,
-  writeGguf,
-} from "./gguf.js";
+import { type GgufKV, type GgufTensorSpec, type GgmlTypeName, Q8_0_BLOCK, Q8_0_BLOCK_BYTES, getKv, readGguf, toF16Bits, writeGguf } from "./gguf.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -71,11 +61,7 @@ export function llamaCppCacheRoot(): string {
 }
 
 /** Every llama.cpp file the model specs use; extracted together with one clone of the bundle. */
-const SOURCE_FILES = [
-  "models/ggml-vocab-qwen2.gguf",
-  "models/ggml-vocab-llama-spm.gguf",
-  "models/templates/Qwen-Qwen3-0.6B.jinja",
-];
+const SOURCE_FILES = ["models/ggml-vocab-qwen2.gguf", "models/ggml-vocab-llama-spm.gguf", "models/templates/Qwen-Qwen3-0.6B.jinja"];
 
 let extraction: Promise<void> | undefined;
 

@@ -66,7 +66,10 @@ export const CASES: Record<string, Case> = {
   },
   "n=2 gives two indexed choices": async (t) => {
     const reply = ok(await postJson(t.url(), body(t, { n: 2, max_tokens: 3, result_format: "message" })));
-    assert.deepEqual(reply.output.choices.map((c: Json) => c.index), [0, 1]);
+    assert.deepEqual(
+      reply.output.choices.map((c: Json) => c.index),
+      [0, 1],
+    );
   },
   "forced tool call: sync and stream agree, arguments valid": async (t) => {
     const params = { tools: [WEATHER], tool_choice: { type: "function", function: { name: "get_weather" } } };
@@ -97,7 +100,12 @@ export const CASES: Record<string, Case> = {
     assert.equal(json.output.finish_reason, "stop", "free-form keys end at this seed");
     assert.equal(typeof JSON.parse(json.output.text), "object");
     const schema = { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"], additionalProperties: false };
-    const strict = ok(await postJson(t.url(), body(t, { result_format: "message", response_format: { type: "json_schema", json_schema: { name: "r", schema, strict: true } } })));
+    const strict = ok(
+      await postJson(
+        t.url(),
+        body(t, { result_format: "message", response_format: { type: "json_schema", json_schema: { name: "r", schema, strict: true } } }),
+      ),
+    );
     assert.equal(typeof JSON.parse(strict.output.choices[0].message.content).ok, "boolean");
   },
   "logprobs per token": async (t) => {
@@ -124,7 +132,7 @@ export const CASES: Record<string, Case> = {
     assert.equal(sse.status, 200);
     assert.equal(sse.events[0]!.event, "error");
   },
-  "tokenizer": async (t) => {
+  tokenizer: async (t) => {
     const reply = ok(await postJson(t.url(), { model: t.model, input: { prompt: "你好" } }, { path: "/api/v1/tokenizer" }));
     assert.ok(reply.output.token_ids.length > 0);
   },

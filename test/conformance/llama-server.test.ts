@@ -32,7 +32,6 @@ const missing = !existsSync(binary)
     ? `${MODEL} absent — llama-server conformance SKIPPED`
     : undefined;
 
-
 async function waitHealthy(url: string, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 300; i++) {
     if (child.exitCode !== null) throw new Error(`llama-server exited with ${child.exitCode}`);
@@ -56,9 +55,13 @@ if (missing) {
   let front: RunningServer;
   before(async () => {
     const port = await freePort();
-    child = spawn(binary, ["-m", MODEL, "--host", "127.0.0.1", "--port", String(port), "-c", "1024", "-np", "2", "-t", "1", "--chat-template", "chatml", "--jinja"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    child = spawn(
+      binary,
+      ["-m", MODEL, "--host", "127.0.0.1", "--port", String(port), "-c", "1024", "-np", "2", "-t", "1", "--chat-template", "chatml", "--jinja"],
+      {
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let log = "";
     child.stderr!.on("data", (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
     try {

@@ -185,7 +185,12 @@ describe("function calling", () => {
   });
 
   it("tool results round trip: assistant tool_calls then tool messages, several rounds", async () => {
-    const call = (id: string, city: string) => ({ id, type: "function", index: 0, function: { name: "get_weather", arguments: JSON.stringify({ unit: "celsius", city }) } });
+    const call = (id: string, city: string) => ({
+      id,
+      type: "function",
+      index: 0,
+      function: { name: "get_weather", arguments: JSON.stringify({ unit: "celsius", city }) },
+    });
     const messages = [
       { role: "user", content: "Weather in Hangzhou, then Shanghai?" },
       { role: "assistant", content: "", tool_calls: [call("call_1", "Hangzhou")] },
@@ -290,7 +295,9 @@ describe("thinking", () => {
 describe("structured output", () => {
   it("json_object: the answer is one JSON object", async () => {
     for (const seed of [1, 2]) {
-      const data = ok(await postJson(s.url, body({ seed, response_format: { type: "json_object" }, max_tokens: 120 }, [{ role: "user", content: "Reply in JSON" }])));
+      const data = ok(
+        await postJson(s.url, body({ seed, response_format: { type: "json_object" }, max_tokens: 120 }, [{ role: "user", content: "Reply in JSON" }])),
+      );
       const text = data.output.text;
       assert.equal(data.output.finish_reason, "stop", text);
       const parsed = JSON.parse(text);
@@ -403,7 +410,9 @@ describe("prefix continuation, logit_bias", () => {
     };
     const first = choiceOf(await postJson(s.url, body({ result_format: "message", max_tokens: 1, logprobs: true })));
     const token = first.logprobs.content[0].token;
-    const banned = choiceOf(await postJson(s.url, body({ result_format: "message", max_tokens: 1, logprobs: true, logit_bias: { [await tokenId(token)]: -100 } })));
+    const banned = choiceOf(
+      await postJson(s.url, body({ result_format: "message", max_tokens: 1, logprobs: true, logit_bias: { [await tokenId(token)]: -100 } })),
+    );
     assert.notEqual(banned.logprobs.content[0].token, token);
     for (const seed of [1, 2, 3]) {
       const forced = choiceOf(await postJson(s.url, body({ seed, result_format: "message", max_tokens: 1, logit_bias: { [await tokenId(" hello")]: 100 } })));
@@ -437,7 +446,11 @@ describe("capture request bodies for these features are served", () => {
       if (stream) {
         const reply = await postSse(s.url, request);
         assert.equal(reply.status, 200);
-        assert.deepEqual(reply.events.map((e) => e.event).filter((e) => e !== "result"), [], reply.raw.slice(0, 400));
+        assert.deepEqual(
+          reply.events.map((e) => e.event).filter((e) => e !== "result"),
+          [],
+          reply.raw.slice(0, 400),
+        );
       } else {
         const reply = await postJson(s.url, request);
         assert.equal(reply.status, 200, JSON.stringify(reply.body));

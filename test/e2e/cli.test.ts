@@ -59,7 +59,11 @@ describe("openscope serve (the CLI, as a subprocess)", () => {
       const response = await fetch(url + GENERATION_PATH, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ model: "qwen-plus", input: { messages: [{ role: "user", content: "你好" }] }, parameters: { result_format: "message", max_tokens: 5 } }),
+        body: JSON.stringify({
+          model: "qwen-plus",
+          input: { messages: [{ role: "user", content: "你好" }] },
+          parameters: { result_format: "message", max_tokens: 5 },
+        }),
       });
       assert.equal(response.status, 200);
       const body = (await response.json()) as { output: { choices: { message: { role: string } }[] } };
@@ -73,7 +77,14 @@ describe("openscope serve (the CLI, as a subprocess)", () => {
   it("serves a model without a chat template (ChatML fallback) and exits cleanly on SIGTERM", async () => {
     const cacheDir = await mkdtemp(join(tmpdir(), "openscope-cli-"));
     dirs.push(cacheDir);
-    const server = serve({ OPENSCOPE_CACHE_DIR: cacheDir }, ["--model", join(REPO_ROOT, "models", "test", "llama-tiny.gguf"), "--parallel", "1", "--context-size", "256"]);
+    const server = serve({ OPENSCOPE_CACHE_DIR: cacheDir }, [
+      "--model",
+      join(REPO_ROOT, "models", "test", "llama-tiny.gguf"),
+      "--parallel",
+      "1",
+      "--context-size",
+      "256",
+    ]);
     const url = await server.ready;
     try {
       assert.match(server.stderr(), /using ChatML/);

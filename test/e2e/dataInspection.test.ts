@@ -52,7 +52,11 @@ describe("DataInspection", () => {
     assert.equal(last.event, "error");
     assert.equal(stream.data.at(-1).code, "DataInspectionFailed");
     assert.equal(stream.data.at(-1).message, OUTPUT_FAILED);
-    const sent = stream.data.slice(0, -1).map((d) => d.output.text).at(-1) ?? "";
+    const sent =
+      stream.data
+        .slice(0, -1)
+        .map((d) => d.output.text)
+        .at(-1) ?? "";
     assert.ok(!sent.includes(term), `the flagged term was withheld (sent ${JSON.stringify(sent)})`);
     const sync = await postJson(guarded.url, ask("tell me a story"), { headers: { "X-DashScope-DataInspection": '{"output":"cip"}' } });
     assert.equal(sync.status, 400);

@@ -126,7 +126,10 @@ describe("web search through a local stand-in for SearXNG", () => {
   });
 
   it("stream with prepend_search_result: the first event carries only the sources and empty usage", async () => {
-    const reply = await postSse(server.url, { ...searching({ prepend_search_result: true }), parameters: { ...searching({ prepend_search_result: true }).parameters, incremental_output: true } });
+    const reply = await postSse(server.url, {
+      ...searching({ prepend_search_result: true }),
+      parameters: { ...searching({ prepend_search_result: true }).parameters, incremental_output: true },
+    });
     const first = reply.data[0];
     assert.equal(first.output.choices[0].message.content, "");
     assert.equal(first.output.search_info.search_results.length, 2);
@@ -159,7 +162,10 @@ describe("web search over the local corpus (SQLite FTS5)", () => {
   });
 
   it("finds the matching document and returns it as a source", async () => {
-    const reply = await postJson(server.url, ask(undefined, "Longjing green tea", { enable_search: true, search_options: { forced_search: true, enable_source: true } }));
+    const reply = await postJson(
+      server.url,
+      ask(undefined, "Longjing green tea", { enable_search: true, search_options: { forced_search: true, enable_source: true } }),
+    );
     assert.equal(reply.status, 200, JSON.stringify(reply.body));
     const results = reply.body.output.search_info.search_results;
     assert.ok(results.length >= 1);

@@ -65,7 +65,8 @@ const callerB = (): Caller => ({ kind: "managed", key: keyB.record });
 async function multipart(parts: { name: string; value: string | Buffer; filename?: string }[]): Promise<{ body: Buffer; contentType: string }> {
   const form = new FormData();
   for (const part of parts) {
-    if (part.filename !== undefined) form.append(part.name, new Blob([typeof part.value === "string" ? part.value : new Uint8Array(part.value)]), part.filename);
+    if (part.filename !== undefined)
+      form.append(part.name, new Blob([typeof part.value === "string" ? part.value : new Uint8Array(part.value)]), part.filename);
     else form.append(part.name, String(part.value));
   }
   const request = new Request("http://localhost/", { method: "POST", body: form });
@@ -101,7 +102,11 @@ describe("OpenAI-compatible files API", () => {
   const documents: { name: string; bytes: () => Promise<Buffer | string>; expect: RegExp }[] = [
     { name: "notes.txt", bytes: async () => "plain notes\nsecond line", expect: /^plain notes\nsecond line$/ },
     { name: "readme.md", bytes: async () => "# Title\n\n- item", expect: /# Title\n\n- item/ },
-    { name: "page.html", bytes: async () => "<html><head><script>var hidden=1</script></head><body><p>Visible words</p></body></html>", expect: /^Visible words$/ },
+    {
+      name: "page.html",
+      bytes: async () => "<html><head><script>var hidden=1</script></head><body><p>Visible words</p></body></html>",
+      expect: /^Visible words$/,
+    },
     { name: "data.json", bytes: async () => '{"k":[1,2]}', expect: /^\{\n {2}"k": \[/ },
     { name: "table.csv", bytes: async () => "a,b\n1,2", expect: /^a,b\n1,2$/ },
     { name: "report.pdf", bytes: () => makePdf(["PDF body text here"]), expect: /PDF body text here/ },
@@ -182,13 +187,22 @@ describe("OpenAI-compatible files API", () => {
     };
     const all = await list("");
     assert.equal(all.object, "list");
-    assert.deepEqual(all.data.map((file) => file.id), [batchId, ids[2], ids[1], ids[0]]);
+    assert.deepEqual(
+      all.data.map((file) => file.id),
+      [batchId, ids[2], ids[1], ids[0]],
+    );
     assert.equal(all.has_more, false);
     const page1 = await list("?limit=2&purpose=file-extract");
-    assert.deepEqual(page1.data.map((file) => file.id), [ids[2], ids[1]]);
+    assert.deepEqual(
+      page1.data.map((file) => file.id),
+      [ids[2], ids[1]],
+    );
     assert.equal(page1.has_more, true);
     const page2 = await list(`?limit=2&purpose=file-extract&after=${ids[1]}`);
-    assert.deepEqual(page2.data.map((file) => file.id), [ids[0]]);
+    assert.deepEqual(
+      page2.data.map((file) => file.id),
+      [ids[0]],
+    );
     assert.equal(page2.has_more, false);
     const today = new Date().toISOString().slice(0, 10).replace(/-/g, "");
     assert.equal((await list(`?create_after=${today}`)).data.length, 4);
@@ -213,7 +227,10 @@ describe("OpenAI-compatible files API", () => {
       assert.equal(other.statusCode, 404, `${method} ${url}`);
       const missingUrl = url.replace(String(object.id), "file-fe-000000000000000000000000");
       const missing = await app.inject({ method, url: missingUrl, headers: bearer(keyB.secret) });
-      assert.equal(other.body.replace(String(object.id), "ID").replace(/"request_id":"[^"]+"/, ""), missing.body.replace("file-fe-000000000000000000000000", "ID").replace(/"request_id":"[^"]+"/, ""));
+      assert.equal(
+        other.body.replace(String(object.id), "ID").replace(/"request_id":"[^"]+"/, ""),
+        missing.body.replace("file-fe-000000000000000000000000", "ID").replace(/"request_id":"[^"]+"/, ""),
+      );
     }
     const listB = await app.inject({ method: "GET", url: `${COMPAT}?limit=2000`, headers: bearer(keyB.secret) });
     assert.ok(!listB.json().data.some((file: { id: string }) => file.id === object.id));
@@ -289,8 +306,14 @@ describe("legacy native files API", () => {
     assert.equal(response.statusCode, 200, response.body);
     const result = response.json();
     assert.equal(typeof result.request_id, "string");
-    assert.deepEqual(result.data.uploaded_files.map((file: { name: string }) => file.name), ["test1.txt", "test2.txt"]);
-    assert.deepEqual(result.data.failed_uploads.map((file: { name: string; code: string }) => [file.name, file.code]), [["huge.txt", "BadRequest.TooLarge"]]);
+    assert.deepEqual(
+      result.data.uploaded_files.map((file: { name: string }) => file.name),
+      ["test1.txt", "test2.txt"],
+    );
+    assert.deepEqual(
+      result.data.failed_uploads.map((file: { name: string; code: string }) => [file.name, file.code]),
+      [["huge.txt", "BadRequest.TooLarge"]],
+    );
     const [first, second] = result.data.uploaded_files as { file_id: string }[];
     assert.ok(first && second);
 
@@ -341,7 +364,9 @@ describe("legacy native files API", () => {
       { name: "files", value: Buffer.from("hello!\n"), filename: "test2.txt" },
       { name: "purpose", value: "file-extract" },
     ]);
-    const uploaded = (await app.inject({ method: "POST", url: NATIVE, headers: { ...bearer(keyB.secret), "content-type": contentType }, payload: body })).json();
+    const uploaded = (
+      await app.inject({ method: "POST", url: NATIVE, headers: { ...bearer(keyB.secret), "content-type": contentType }, payload: body })
+    ).json();
     const capturedUpload = capture("upload-file-nosse") as { data: { uploaded_files: unknown[] } };
     assert.deepEqual(sortedKeys(uploaded), sortedKeys(capturedUpload));
     assert.deepEqual(sortedKeys(uploaded.data), sortedKeys(capturedUpload.data));
@@ -385,7 +410,10 @@ describe("fileid:// expansion against the FileService", () => {
 
     const isInvalid = (id: string) => (error: unknown) =>
       error instanceof ApiError && error.status === 400 && error.code === "InvalidParameter" && error.message.includes(id);
-    await assert.rejects(expandFileReferences(request("fileid://file-fe-WTTG89tIUTd4ByqP3K48R3bn"), files.textReader(callerA())), isInvalid("file-fe-WTTG89tIUTd4ByqP3K48R3bn"));
+    await assert.rejects(
+      expandFileReferences(request("fileid://file-fe-WTTG89tIUTd4ByqP3K48R3bn"), files.textReader(callerA())),
+      isInvalid("file-fe-WTTG89tIUTd4ByqP3K48R3bn"),
+    );
     await assert.rejects(expandFileReferences(request(`fileid://${one}`), files.textReader(callerB())), isInvalid(one));
     // The admin sees every file.
     const admin = await expandFileReferences(request(`fileid://${one}`), files.textReader({ kind: "admin" }));

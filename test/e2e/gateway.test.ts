@@ -300,60 +300,68 @@ describe("gateway: usage ledger and metrics", () => {
   });
 });
 
-describe("gateway: two instances sharing Redis hold one RPM limit", { skip: process.env.OPENSCOPE_TEST_REDIS_URL ? false : "set OPENSCOPE_TEST_REDIS_URL (source scripts/test-services.sh) to run the two-instance Redis test" }, () => {
-  let dataDir: string;
-  let a: TestServer;
-  let b: TestServer;
-  before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), "openscope-shared-"));
-    const gateway = { adminKey: ADMIN_KEY, dataDir, redisUrl: process.env.OPENSCOPE_TEST_REDIS_URL! };
-    a = await startTestServer({ gateway });
-    b = await startTestServer({ gateway });
-  });
-  after(async () => {
-    await a?.close();
-    await b?.close();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+describe(
+  "gateway: two instances sharing Redis hold one RPM limit",
+  { skip: process.env.OPENSCOPE_TEST_REDIS_URL ? false : "set OPENSCOPE_TEST_REDIS_URL (source scripts/test-services.sh) to run the two-instance Redis test" },
+  () => {
+    let dataDir: string;
+    let a: TestServer;
+    let b: TestServer;
+    before(async () => {
+      dataDir = await mkdtemp(join(tmpdir(), "openscope-shared-"));
+      const gateway = { adminKey: ADMIN_KEY, dataDir, redisUrl: process.env.OPENSCOPE_TEST_REDIS_URL! };
+      a = await startTestServer({ gateway });
+      b = await startTestServer({ gateway });
+    });
+    after(async () => {
+      await a?.close();
+      await b?.close();
+      await rm(dataDir, { recursive: true, force: true });
+    });
 
-  it("a key created on one instance works on the other; 3 RPM across both admits exactly 3", async () => {
-    const key = await createKey(a, { name: "shared", rpm: 3 });
-    const statuses: number[] = [];
-    for (const server of [a, b, a, b, a, b]) statuses.push((await postJson(server.url, short(), { headers: bearer(key.secret) })).status);
-    assert.deepEqual(statuses.filter((s) => s === 200).length, 3, `statuses ${statuses.join(",")}`);
-    assert.deepEqual(statuses.filter((s) => s === 429).length, 3);
-    assert.deepEqual(statuses.slice(0, 3), [200, 200, 200]);
-  });
-});
+    it("a key created on one instance works on the other; 3 RPM across both admits exactly 3", async () => {
+      const key = await createKey(a, { name: "shared", rpm: 3 });
+      const statuses: number[] = [];
+      for (const server of [a, b, a, b, a, b]) statuses.push((await postJson(server.url, short(), { headers: bearer(key.secret) })).status);
+      assert.deepEqual(statuses.filter((s) => s === 200).length, 3, `statuses ${statuses.join(",")}`);
+      assert.deepEqual(statuses.filter((s) => s === 429).length, 3);
+      assert.deepEqual(statuses.slice(0, 3), [200, 200, 200]);
+    });
+  },
+);
 
-describe("gateway: keys and ledger in PostgreSQL", { skip: process.env.OPENSCOPE_TEST_PG_URL ? false : "set OPENSCOPE_TEST_PG_URL (source scripts/test-services.sh) to run the PostgreSQL gateway test" }, () => {
-  const database = `openscope_e2e_${process.pid}_${Date.now()}`;
-  let admin: pg.Client;
-  let server: TestServer;
-  before(async () => {
-    admin = new pg.Client({ connectionString: process.env.OPENSCOPE_TEST_PG_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${database}`);
-    const url = new URL(process.env.OPENSCOPE_TEST_PG_URL!);
-    url.pathname = `/${database}`;
-    server = await startTestServer({ gateway: { adminKey: ADMIN_KEY, storeUrl: url.toString() } });
-  });
-  after(async () => {
-    await server?.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${database}`);
-    await admin.end();
-  });
+describe(
+  "gateway: keys and ledger in PostgreSQL",
+  { skip: process.env.OPENSCOPE_TEST_PG_URL ? false : "set OPENSCOPE_TEST_PG_URL (source scripts/test-services.sh) to run the PostgreSQL gateway test" },
+  () => {
+    const database = `openscope_e2e_${process.pid}_${Date.now()}`;
+    let admin: pg.Client;
+    let server: TestServer;
+    before(async () => {
+      admin = new pg.Client({ connectionString: process.env.OPENSCOPE_TEST_PG_URL });
+      await admin.connect();
+      await admin.query(`CREATE DATABASE ${database}`);
+      const url = new URL(process.env.OPENSCOPE_TEST_PG_URL!);
+      url.pathname = `/${database}`;
+      server = await startTestServer({ gateway: { adminKey: ADMIN_KEY, storeUrl: url.toString() } });
+    });
+    after(async () => {
+      await server?.close();
+      await admin.query(`DROP DATABASE IF EXISTS ${database}`);
+      await admin.end();
+    });
 
-  it("serves a managed key and writes its usage to PostgreSQL", async () => {
-    assert.equal((server.server.gateway.ledger!.store as Store).kind, "postgres");
-    const key = await createKey(server, { name: "pg", rpm: 5 });
-    const reply = await postJson(server.url, short(), { headers: bearer(key.secret) });
-    assert.equal(reply.status, 200);
-    const records = await ledgerRecords(server, { keyId: key.id }, 1);
-    assert.equal(records.length, 1);
-    assert.equal(records[0]!.requestId, reply.body.request_id);
-    assert.equal(records[0]!.outputTokens, reply.body.usage.output_tokens);
-    const { rows } = await admin.query("SELECT 1");
-    assert.equal(rows.length, 1);
-  });
-});
+    it("serves a managed key and writes its usage to PostgreSQL", async () => {
+      assert.equal((server.server.gateway.ledger!.store as Store).kind, "postgres");
+      const key = await createKey(server, { name: "pg", rpm: 5 });
+      const reply = await postJson(server.url, short(), { headers: bearer(key.secret) });
+      assert.equal(reply.status, 200);
+      const records = await ledgerRecords(server, { keyId: key.id }, 1);
+      assert.equal(records.length, 1);
+      assert.equal(records[0]!.requestId, reply.body.request_id);
+      assert.equal(records[0]!.outputTokens, reply.body.usage.output_tokens);
+      const { rows } = await admin.query("SELECT 1");
+      assert.equal(rows.length, 1);
+    });
+  },
+);

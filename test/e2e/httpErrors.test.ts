@@ -89,8 +89,17 @@ function errorLogs(): string[] {
 
 /** Sends raw bytes and returns the one answer. */
 async function raw(text: string | Buffer, options: { halfCloseAfterMs?: number } = {}): Promise<RawResponse> {
-  const result = await exchange({ port, data: typeof text === "string" ? Buffer.from(text, "latin1") : text, timeoutMs: 10_000, halfCloseAfterMs: options.halfCloseAfterMs ?? 300 });
-  assert.equal(result.responses.length, 1, `one answer (got ${result.responses.length}, ${result.error ?? ""}, leftover ${result.leftover.toString("latin1").slice(0, 200)})`);
+  const result = await exchange({
+    port,
+    data: typeof text === "string" ? Buffer.from(text, "latin1") : text,
+    timeoutMs: 10_000,
+    halfCloseAfterMs: options.halfCloseAfterMs ?? 300,
+  });
+  assert.equal(
+    result.responses.length,
+    1,
+    `one answer (got ${result.responses.length}, ${result.error ?? ""}, leftover ${result.leftover.toString("latin1").slice(0, 200)})`,
+  );
   return result.responses[0]!;
 }
 
@@ -123,14 +132,25 @@ const auth = () => `Authorization: Bearer ${secret}`;
 
 describe("malformed multipart bodies: 400 InvalidParameter, never logged as errors", () => {
   it("no boundary (`Content-Type: multipart/form-data`, body `x`)", async () => {
-    assertNative(await raw(request("POST", "/oss-upload", ["Content-Type: multipart/form-data"], "x")), 400, "InvalidParameter", /^Invalid multipart body: Boundary not found\.$/);
-    assertNative(await raw(request("POST", "/api/v1/files", [auth(), "Content-Type: multipart/form-data"], "x")), 400, "InvalidParameter", /Boundary not found/);
+    assertNative(
+      await raw(request("POST", "/oss-upload", ["Content-Type: multipart/form-data"], "x")),
+      400,
+      "InvalidParameter",
+      /^Invalid multipart body: Boundary not found\.$/,
+    );
+    assertNative(
+      await raw(request("POST", "/api/v1/files", [auth(), "Content-Type: multipart/form-data"], "x")),
+      400,
+      "InvalidParameter",
+      /Boundary not found/,
+    );
     assertOpenAi(await raw(request("POST", "/compatible-mode/v1/files", [auth(), "Content-Type: multipart/form-data"], "x")), 400, /Boundary not found/);
     assert.deepEqual(errorLogs(), []);
   });
 
   it("no closing boundary", async () => {
-    const body = '--abc\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nfile-extract\r\n--abc\r\nContent-Disposition: form-data; name="x"\r\n\r\nhello';
+    const body =
+      '--abc\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nfile-extract\r\n--abc\r\nContent-Disposition: form-data; name="x"\r\n\r\nhello';
     const type = "Content-Type: multipart/form-data; boundary=abc";
     assertNative(await raw(request("POST", "/oss-upload", [type], body)), 400, "InvalidParameter", /Unexpected end of multipart data/);
     assertNative(await raw(request("POST", "/api/v1/files", [auth(), type], body)), 400, "InvalidParameter", /Unexpected end of multipart data/);
@@ -144,7 +164,12 @@ describe("malformed multipart bodies: 400 InvalidParameter, never logged as erro
     const response = await raw(request("POST", "/compatible-mode/v1/files", [auth(), "Content-Type: multipart/form-data; boundary=abc"], body));
     assertOpenAi(response, 400, /Form field "purpose" must be plain text|multipart/);
     const upload = `--abc\r\nContent-Disposition: form-data; name="key"\r\nContent-Type: application/json\r\n\r\n{"a":1}\r\n--abc--\r\n`;
-    assertNative(await raw(request("POST", "/oss-upload", ["Content-Type: multipart/form-data; boundary=abc"], upload)), 400, "InvalidParameter", /Form field "key" must be plain text/);
+    assertNative(
+      await raw(request("POST", "/oss-upload", ["Content-Type: multipart/form-data; boundary=abc"], upload)),
+      400,
+      "InvalidParameter",
+      /Form field "key" must be plain text/,
+    );
     assert.deepEqual(errorLogs(), []);
   });
 
@@ -161,13 +186,23 @@ describe("JSON nested too deep", () => {
   it(`100,000 levels: 400 InvalidParameter naming the bound (${MAX_JSON_DEPTH}); deeper than the bound by one too`, async () => {
     for (const depth of [100_000, 10_000, MAX_JSON_DEPTH + 1]) {
       const body = `{"model":"qwen-plus","input":{"messages":[{"role":${"[".repeat(depth)}${"]".repeat(depth)},"content":"hi"}]}}`;
-      assertNative(await raw(request("POST", GENERATION, [auth(), "Content-Type: application/json"], body)), 400, "InvalidParameter", new RegExp(`deeper than ${MAX_JSON_DEPTH} levels`));
+      assertNative(
+        await raw(request("POST", GENERATION, [auth(), "Content-Type: application/json"], body)),
+        400,
+        "InvalidParameter",
+        new RegExp(`deeper than ${MAX_JSON_DEPTH} levels`),
+      );
       assertOpenAi(await raw(request("POST", "/compatible-mode/v1/chat/completions", [auth(), "Content-Type: application/json"], body)), 400, /deeper than/);
     }
     // Within the bound the body reaches the decoder, whose message quotes the value cut short.
     const depth = MAX_JSON_DEPTH - 6;
     const body = `{"model":"qwen-plus","input":{"messages":[{"role":${"[".repeat(depth)}${"]".repeat(depth)},"content":"hi"}]}}`;
-    assertNative(await raw(request("POST", GENERATION, [auth(), "Content-Type: application/json"], body)), 400, "InvalidParameter", /role must be one of .*got \[\[\[\[/);
+    assertNative(
+      await raw(request("POST", GENERATION, [auth(), "Content-Type: application/json"], body)),
+      400,
+      "InvalidParameter",
+      /role must be one of .*got \[\[\[\[/,
+    );
     assert.deepEqual(errorLogs(), []);
   });
 });
@@ -205,8 +240,14 @@ describe("Node's HTTP parser refusals: raw HTTP/1.1 answers with a catalogue bod
       ["GET /health HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n", /HPE_INVALID_HEADER_TOKEN/],
       ["GARBAGE\r\n\r\n", /not a valid HTTP method/],
       ["GET / HTTP/9.9\r\nHost: x\r\n\r\n", /HTTP version/],
-      ["POST /oss-upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n", /chunked/],
-      ["POST /oss-upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", /Content-Length|Transfer-Encoding/],
+      [
+        "POST /oss-upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+        /chunked/,
+      ],
+      [
+        "POST /oss-upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        /Content-Length|Transfer-Encoding/,
+      ],
       [`POST ${GENERATION} HTTP/1.1\r\nHost: x\r\n${auth()}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a"`, /ended in the middle/],
       ["GET /health HTTP/1.1\r\nHost: x", /ended in the middle/],
     ];
@@ -219,12 +260,26 @@ describe("Node's HTTP parser refusals: raw HTTP/1.1 answers with a catalogue bod
   });
 
   it("OpenAI-shaped on compatible paths when the request line names one", async () => {
-    assertOpenAi(await raw(`POST /compatible-mode/v1/chat/completions HTTP/1.1\r\nHost: x\r\n${auth()}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`), 400, /chunked/);
+    assertOpenAi(
+      await raw(
+        `POST /compatible-mode/v1/chat/completions HTTP/1.1\r\nHost: x\r\n${auth()}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`,
+      ),
+      400,
+      /chunked/,
+    );
   });
 
   it("a pipelined malformed request is answered after the valid one before it", async () => {
-    const result = await exchange({ port, data: Buffer.from(`GET /api/v1/files HTTP/1.1\r\nHost: x\r\n${auth()}\r\n\r\nGARBAGE\r\n\r\n`, "latin1"), expect: 2, timeoutMs: 5000 });
-    assert.deepEqual(result.responses.map((r) => r.status), [200, 400]);
+    const result = await exchange({
+      port,
+      data: Buffer.from(`GET /api/v1/files HTTP/1.1\r\nHost: x\r\n${auth()}\r\n\r\nGARBAGE\r\n\r\n`, "latin1"),
+      expect: 2,
+      timeoutMs: 5000,
+    });
+    assert.deepEqual(
+      result.responses.map((r) => r.status),
+      [200, 400],
+    );
     assertNative(result.responses[1]!, 400, "InvalidParameter", /HTTP method/);
   });
 });
@@ -240,7 +295,12 @@ describe("other requests Node would answer itself", () => {
   });
 
   it("an Expect other than 100-continue: 417 (Node's has no body), OpenAI-shaped on compatible paths", async () => {
-    assertNative(await raw(request("POST", "/api/v1/tokenizer", ["Expect: please", "Content-Type: application/json"], "{}")), 417, "BadRequest.ExpectationFailed", /100-continue/);
+    assertNative(
+      await raw(request("POST", "/api/v1/tokenizer", ["Expect: please", "Content-Type: application/json"], "{}")),
+      417,
+      "BadRequest.ExpectationFailed",
+      /100-continue/,
+    );
     assertOpenAi(await raw(request("POST", "/compatible-mode/v1/chat/completions", ["Expect: please"], "{}")), 417, /100-continue/);
   });
 
@@ -275,7 +335,13 @@ describe("admin usage query", () => {
   });
   it("a key spec whose limits or expiry the stores cannot hold is a 400 (1e21 reached SQLite as a REAL: 500)", async () => {
     const create = (spec: string) => raw(request("POST", "/admin/v1/keys", [`Authorization: Bearer ${ADMIN}`, "Content-Type: application/json"], spec));
-    for (const spec of ['{"name":"a","concurrency":1e21}', '{"name":"a","rpm":2147483648}', '{"name":"a","tpm":1e300}', '{"name":"a","expires":1e21}', '{"name":"a","expires":"99999999999999999d"}']) {
+    for (const spec of [
+      '{"name":"a","concurrency":1e21}',
+      '{"name":"a","rpm":2147483648}',
+      '{"name":"a","tpm":1e300}',
+      '{"name":"a","expires":1e21}',
+      '{"name":"a","expires":"99999999999999999d"}',
+    ]) {
       assertNative(await create(spec), 400, "InvalidParameter", /must be a positive integer of at most|not a time this server can represent/);
     }
     assert.equal((await create('{"name":"a","rpm":2147483647,"tpm":9007199254740991,"concurrency":4,"expires":"30d"}')).status, 201);

@@ -20,10 +20,15 @@ interface Run {
 
 function openscope(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(REPO_ROOT, "bin", "openscope.js"), ...args], { env: { ...process.env, OPENSCOPE_LOG_LEVEL: "info", ...env } }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [join(REPO_ROOT, "bin", "openscope.js"), ...args],
+      { env: { ...process.env, OPENSCOPE_LOG_LEVEL: "info", ...env } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -51,8 +56,14 @@ describe("openscope keys create / usage with values no store can hold (the CLI, 
 
   it("refuses rpm 1e21, concurrency 99999999999 and expires 99999999999d with one line and exit 2, storing nothing", async () => {
     assertRefused(await openscope(env, "keys", "create", "--name", "a", "--rpm", "1e21"), /rpm must be a positive integer of at most 2147483647, got "1e21"/);
-    assertRefused(await openscope(env, "keys", "create", "--name", "a", "--concurrency", "99999999999"), /concurrency must be a positive integer of at most 2147483647/);
-    assertRefused(await openscope(env, "keys", "create", "--name", "a", "--expires", "99999999999d"), /expires is not a time this server can represent: "99999999999d"/);
+    assertRefused(
+      await openscope(env, "keys", "create", "--name", "a", "--concurrency", "99999999999"),
+      /concurrency must be a positive integer of at most 2147483647/,
+    );
+    assertRefused(
+      await openscope(env, "keys", "create", "--name", "a", "--expires", "99999999999d"),
+      /expires is not a time this server can represent: "99999999999d"/,
+    );
     const listed = await openscope(env, "keys", "list");
     assert.equal(listed.code, 0, listed.stderr);
     assert.equal(listed.stdout.trim(), "no keys");
@@ -64,7 +75,21 @@ describe("openscope keys create / usage with values no store can hold (the CLI, 
   });
 
   it("still takes the largest values the stores hold", async () => {
-    const created = await openscope(env, "keys", "create", "--name", "max", "--rpm", "2147483647", "--concurrency", "2147483647", "--tpm", "9007199254740991", "--expires", "30d");
+    const created = await openscope(
+      env,
+      "keys",
+      "create",
+      "--name",
+      "max",
+      "--rpm",
+      "2147483647",
+      "--concurrency",
+      "2147483647",
+      "--tpm",
+      "9007199254740991",
+      "--expires",
+      "30d",
+    );
     assert.equal(created.code, 0, created.stderr);
     assert.match(created.stdout, /rpm 2147483647, tpm 9007199254740991, concurrency 2147483647/);
     const listed = await openscope(env, "keys", "list");

@@ -16,7 +16,11 @@ async function longStream(url: string): Promise<Response> {
   return fetch(url + GENERATION_PATH, {
     method: "POST",
     headers: { "Content-Type": "application/json", "X-DashScope-SSE": "enable" },
-    body: JSON.stringify({ model: "tiny", input: { prompt: "hi" }, parameters: { max_tokens: 4000, temperature: 1, seed: 7, incremental_output: true, logit_bias: NO_EOS } }),
+    body: JSON.stringify({
+      model: "tiny",
+      input: { prompt: "hi" },
+      parameters: { max_tokens: 4000, temperature: 1, seed: 7, incremental_output: true, logit_bias: NO_EOS },
+    }),
   });
 }
 

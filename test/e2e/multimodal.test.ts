@@ -19,7 +19,10 @@ import { startUpstreamFront } from "../helpers/upstream.ts";
 const MULTIMODAL = "/api/v1/services/aigc/multimodal-generation/generation";
 type Json = any;
 
-const png = (width: number, height: number) => sharp({ create: { width, height, channels: 3, background: { r: 200, g: 80, b: 20 } } }).png().toBuffer();
+const png = (width: number, height: number) =>
+  sharp({ create: { width, height, channels: 3, background: { r: 200, g: 80, b: 20 } } })
+    .png()
+    .toBuffer();
 const dataUri = (mime: string, bytes: Buffer) => `data:${mime};base64,${bytes.toString("base64")}`;
 
 function ask(content: Json[], parameters: Json = {}, model = "qwen-vl-plus") {
@@ -37,7 +40,11 @@ async function engineStandIn(): Promise<{ url: string; bodies: Json[]; close: ()
       res.writeHead(200, { "Content-Type": "text/event-stream" });
       const chunk = (delta: Json, finish: string | null, usage?: Json) =>
         `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "vl", choices: [{ index: 0, delta, finish_reason: finish }], ...(usage ? { usage } : {}) })}\n\n`;
-      res.end(chunk({ role: "assistant", content: "beach" }, null) + chunk({}, "stop", { prompt_tokens: 1300, completion_tokens: 1, total_tokens: 1301 }) + "data: [DONE]\n\n");
+      res.end(
+        chunk({ role: "assistant", content: "beach" }, null) +
+          chunk({}, "stop", { prompt_tokens: 1300, completion_tokens: 1, total_tokens: 1301 }) +
+          "data: [DONE]\n\n",
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -56,7 +63,9 @@ describe("multimodal on the embedded engine (no vision)", () => {
   after(() => server?.close());
 
   it("an image or audio item is a 400 naming the model and the media kind; text-only works", async () => {
-    const image = await postJson(server.url, ask([{ image: dataUri("image/png", await png(64, 64)) }, { text: "what is this?" }], {}, "qwen-plus"), { path: MULTIMODAL });
+    const image = await postJson(server.url, ask([{ image: dataUri("image/png", await png(64, 64)) }, { text: "what is this?" }], {}, "qwen-plus"), {
+      path: MULTIMODAL,
+    });
     assert.equal(image.status, 400);
     assert.equal(image.body.code, "InvalidParameter");
     assert.equal(image.body.message, 'Image input is not supported by model "tiny" on this server.');
@@ -99,11 +108,21 @@ describe("multimodal through an OpenAI-compatible vision engine (a local stand-i
     assert.deepEqual(reply.body.output.choices[0].message.content, [{ text: "beach" }]);
     assert.equal(reply.body.usage.image_tokens, expected.tokens);
     assert.equal(reply.body.output.image_hw, undefined, "sizes only when asked");
-    const streamed = await postSse(front.url, ask([{ image: dataUri("image/png", await png(1000, 600)) }, { text: "where?" }], { incremental_output: true, vl_enable_image_hw_output: true }), { path: MULTIMODAL });
+    const streamed = await postSse(
+      front.url,
+      ask([{ image: dataUri("image/png", await png(1000, 600)) }, { text: "where?" }], { incremental_output: true, vl_enable_image_hw_output: true }),
+      { path: MULTIMODAL },
+    );
     assert.deepEqual(streamed.data[0].output.choices[0].message.content, [{ text: "beach" }]);
     assert.equal(streamed.data.at(-1).usage.image_tokens, expected.tokens);
-    assert.deepEqual(streamed.data.at(-1).output.image_hw, [[expected.height, expected.width]], "vl_enable_image_hw_output: the resized size in the last chunk");
-    const sized = await postJson(front.url, ask([{ image: dataUri("image/png", await png(1000, 600)) }, { text: "?" }], { vl_enable_image_hw_output: true }), { path: MULTIMODAL });
+    assert.deepEqual(
+      streamed.data.at(-1).output.image_hw,
+      [[expected.height, expected.width]],
+      "vl_enable_image_hw_output: the resized size in the last chunk",
+    );
+    const sized = await postJson(front.url, ask([{ image: dataUri("image/png", await png(1000, 600)) }, { text: "?" }], { vl_enable_image_hw_output: true }), {
+      path: MULTIMODAL,
+    });
     assert.deepEqual(sized.body.output.image_hw, [[expected.height, expected.width]]);
   });
 
@@ -115,7 +134,11 @@ describe("multimodal through an OpenAI-compatible vision engine (a local stand-i
     const local = await postJson(front.url, ask([{ image: "file:///etc/passwd" }, { text: "?" }]), { path: MULTIMODAL });
     assert.equal(local.status, 400);
     assert.equal(local.body.code, "InvalidURL");
-    const allowing = await startUpstreamFront([engine.url], { aliases: ["qwen-vl-plus"], modalities: ["image"] }, { media: { allowHosts: ["127.0.0.1"], maxBytes: 1 << 20, uploadTtlMs: 60_000 } });
+    const allowing = await startUpstreamFront(
+      [engine.url],
+      { aliases: ["qwen-vl-plus"], modalities: ["image"] },
+      { media: { allowHosts: ["127.0.0.1"], maxBytes: 1 << 20, uploadTtlMs: 60_000 } },
+    );
     try {
       const ok = await postJson(allowing.url, ask([{ image: mediaUrl }, { text: "?" }]), { path: MULTIMODAL });
       assert.equal(ok.status, 200, JSON.stringify(ok.body));
@@ -130,7 +153,16 @@ describe("multimodal through an OpenAI-compatible vision engine (a local stand-i
     const data = policy.data;
     const key = `${data.upload_dir}/photo.png`;
     const form = new FormData();
-    for (const [name, value] of [["OSSAccessKeyId", data.oss_access_key_id], ["Signature", data.signature], ["policy", data.policy], ["key", key], ["x-oss-object-acl", data.x_oss_object_acl], ["x-oss-forbid-overwrite", data.x_oss_forbid_overwrite], ["success_action_status", "200"], ["x-oss-content-type", "image/png"]]) {
+    for (const [name, value] of [
+      ["OSSAccessKeyId", data.oss_access_key_id],
+      ["Signature", data.signature],
+      ["policy", data.policy],
+      ["key", key],
+      ["x-oss-object-acl", data.x_oss_object_acl],
+      ["x-oss-forbid-overwrite", data.x_oss_forbid_overwrite],
+      ["success_action_status", "200"],
+      ["x-oss-content-type", "image/png"],
+    ]) {
       form.append(name!, value!);
     }
     form.append("file", new Blob([new Uint8Array(await png(400, 400))]), "photo.png");
@@ -138,7 +170,10 @@ describe("multimodal through an OpenAI-compatible vision engine (a local stand-i
     assert.equal(uploaded.status, 200);
     const withoutHeader = await postJson(front.url, ask([{ image: `oss://${key}` }, { text: "?" }]), { path: MULTIMODAL });
     assert.equal(withoutHeader.status, 400);
-    const reply = await postJson(front.url, ask([{ image: `oss://${key}` }, { text: "?" }]), { path: MULTIMODAL, headers: { "X-DashScope-OssResourceResolve": "enable" } });
+    const reply = await postJson(front.url, ask([{ image: `oss://${key}` }, { text: "?" }]), {
+      path: MULTIMODAL,
+      headers: { "X-DashScope-OssResourceResolve": "enable" },
+    });
     assert.equal(reply.status, 200, JSON.stringify(reply.body));
     assert.equal(forwarded(engine)[0].type, "image_url");
   });
@@ -194,7 +229,11 @@ async function dashscopeStandIn(): Promise<{ url: string; requests: { path: stri
     req.on("end", () => {
       requests.push({ path: req.url ?? "", body: JSON.parse(text) });
       res.writeHead(200, { "Content-Type": "text/event-stream;charset=UTF-8" });
-      const frame = { output: { choices: [{ message: { content: [{ text: "海滩" }], role: "assistant" }, finish_reason: "stop" }] }, usage: { input_tokens: 1283, output_tokens: 1, image_tokens: 1247 }, request_id: "up" };
+      const frame = {
+        output: { choices: [{ message: { content: [{ text: "海滩" }], role: "assistant" }, finish_reason: "stop" }] },
+        usage: { input_tokens: 1283, output_tokens: 1, image_tokens: 1247 },
+        request_id: "up",
+      };
       res.end(`id:1\nevent:result\n:HTTP_STATUS/200\ndata:${JSON.stringify(frame)}\n\n`);
     });
   });
@@ -208,7 +247,11 @@ describe("multimodal through the dashscope kind (a local stand-in for DashScope'
     const upstream = await dashscopeStandIn();
     const front = await startUpstreamFront([upstream.url], { kind: "dashscope", aliases: ["qwen-vl-plus"], modalities: ["image"] });
     try {
-      const reply = await postJson(front.url, ask([{ image: dataUri("image/png", await png(500, 300)), max_pixels: 200_000 }, { text: "where?" }], { vl_high_resolution_images: true }), { path: MULTIMODAL });
+      const reply = await postJson(
+        front.url,
+        ask([{ image: dataUri("image/png", await png(500, 300)), max_pixels: 200_000 }, { text: "where?" }], { vl_high_resolution_images: true }),
+        { path: MULTIMODAL },
+      );
       assert.equal(reply.status, 200, JSON.stringify(reply.body));
       const sent = upstream.requests.at(-1)!;
       assert.equal(sent.path, "/api/v1/services/aigc/multimodal-generation/generation");
@@ -224,4 +267,3 @@ describe("multimodal through the dashscope kind (a local stand-in for DashScope'
     }
   });
 });
-

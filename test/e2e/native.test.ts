@@ -9,16 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { EMPTY_MESSAGE } from "../../src/protocols/dashscope/messages.ts";
 import { parseSseBody } from "../../src/protocols/dashscope/sse.ts";
-import {
-  GENERATION_PATH,
-  generation,
-  postJson,
-  postSse,
-  startTestServer,
-  type JsonReply,
-  type SseReply,
-  type TestServer,
-} from "../helpers/server.ts";
+import { GENERATION_PATH, generation, postJson, postSse, startTestServer, type JsonReply, type SseReply, type TestServer } from "../helpers/server.ts";
 
 const TOKENIZER_PATH = "/api/v1/tokenizer";
 const BAD_BODY = "Required body invalid, please check the request body format.";
@@ -116,7 +107,10 @@ function assertStreamProgress(reply: SseReply): void {
 }
 
 const textOf = (reply: JsonReply): string => reply.body.output.text ?? reply.body.output.choices[0].message.content;
-const deltas = (reply: SseReply): string => streamView(reply).map((e) => e.content).join("");
+const deltas = (reply: SseReply): string =>
+  streamView(reply)
+    .map((e) => e.content)
+    .join("");
 const tokenize = (prompt: string) => postJson(s.url, { model: "qwen-plus", input: { prompt } }, { path: TOKENIZER_PATH });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -285,10 +279,7 @@ describe("native text generation", () => {
   });
 
   it("n=2 stream: one choice per event, both indices finish", async () => {
-    const reply = await postSse(
-      s.url,
-      generation("Hi", { n: 2, seed: 3, temperature: 1, max_tokens: 10, result_format: "message", incremental_output: true }),
-    );
+    const reply = await postSse(s.url, generation("Hi", { n: 2, seed: 3, temperature: 1, max_tokens: 10, result_format: "message", incremental_output: true }));
     assertSseFraming(reply);
     const view = streamView(reply);
     const finished = new Map<number, string>();
@@ -331,11 +322,7 @@ describe("native text generation", () => {
 
 describe("tokenizer, models, health", () => {
   it("tokenizer returns the real Qwen ids and the templated prompt", async () => {
-    const reply = await postJson(
-      s.url,
-      { model: "qwen-plus", input: { messages: [{ role: "user", content: "代码改变世界" }] } },
-      { path: TOKENIZER_PATH },
-    );
+    const reply = await postJson(s.url, { model: "qwen-plus", input: { messages: [{ role: "user", content: "代码改变世界" }] } }, { path: TOKENIZER_PATH });
     assert.equal(reply.status, 200);
     assert.match(reply.headers.get("content-type") ?? "", /^application\/json/);
     assert.deepEqual(reply.body.output.token_ids, [46100, 101933, 99489]);
@@ -360,7 +347,10 @@ describe("tokenizer, models, health", () => {
     const response = await fetch(`${s.url}/health`);
     assert.equal(response.status, 200);
     assert.equal(((await response.json()) as Json).status, "ok");
-    assert.ok(s.logs.some((l) => l.level === "info" && l.message.startsWith('model "tiny" loaded')), JSON.stringify(s.logs));
+    assert.ok(
+      s.logs.some((l) => l.level === "info" && l.message.startsWith('model "tiny" loaded')),
+      JSON.stringify(s.logs),
+    );
   });
 });
 
@@ -484,16 +474,8 @@ describe("API keys", () => {
   it("wrong key -> 401; also on SSE and the tokenizer", async () => {
     const wrong = { Authorization: "Bearer sk-wrong" };
     assertApiError(await postJson(authed.url, generation("hi"), { headers: wrong }), 401, "InvalidApiKey", "Invalid API-key provided.");
-    assertApiError(
-      await postJson(authed.url, generation("hi"), { headers: { ...wrong, "X-DashScope-SSE": "enable" } }),
-      401,
-      "InvalidApiKey",
-    );
-    assertApiError(
-      await postJson(authed.url, { model: "qwen-plus", input: { prompt: "hi" } }, { headers: wrong, path: TOKENIZER_PATH }),
-      401,
-      "InvalidApiKey",
-    );
+    assertApiError(await postJson(authed.url, generation("hi"), { headers: { ...wrong, "X-DashScope-SSE": "enable" } }), 401, "InvalidApiKey");
+    assertApiError(await postJson(authed.url, { model: "qwen-plus", input: { prompt: "hi" } }, { headers: wrong, path: TOKENIZER_PATH }), 401, "InvalidApiKey");
   });
 
   it("right key -> 200", async () => {
@@ -584,9 +566,7 @@ describe("slots", () => {
     let maxQueued = 0;
     const watch = setInterval(() => (maxQueued = Math.max(maxQueued, backend.slots.queued)), 5);
     try {
-      const replies = await Promise.all(
-        [0, 1, 2, 3].map((i) => postJson(s.url, generation("Queue up.", { seed: 20 + i, temperature: 1, max_tokens: 40 }))),
-      );
+      const replies = await Promise.all([0, 1, 2, 3].map((i) => postJson(s.url, generation("Queue up.", { seed: 20 + i, temperature: 1, max_tokens: 40 }))));
       for (const reply of replies) {
         assertJsonOk(reply);
         assert.equal(reply.body.usage.output_tokens, 40);

@@ -7,13 +7,19 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { postJson, startTestServer, type TestServer } from "../helpers/server.ts";
 
-const SYSTEM = (topic: string) => `You are an expert on ${topic}. ${Array.from({ length: 25 }, (_, i) => `Rule ${i + 1}: be precise about ${topic}.`).join(" ")}`;
+const SYSTEM = (topic: string) =>
+  `You are an expert on ${topic}. ${Array.from({ length: 25 }, (_, i) => `Rule ${i + 1}: be precise about ${topic}.`).join(" ")}`;
 
 function ask(system: string, question: string, marked: boolean): object {
   const systemContent = marked ? [{ type: "text", text: system, cache_control: { type: "ephemeral" } }] : system;
   return {
     model: "qwen-plus",
-    input: { messages: [{ role: "system", content: systemContent }, { role: "user", content: question }] },
+    input: {
+      messages: [
+        { role: "system", content: systemContent },
+        { role: "user", content: question },
+      ],
+    },
     parameters: { max_tokens: 2, seed: 1, result_format: "message" },
   };
 }

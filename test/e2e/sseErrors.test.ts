@@ -57,12 +57,21 @@ after(async () => {
 
 async function call(method: string, path: string, headers: Record<string, string>, body?: string) {
   const response = await fetch(base + path, { method, headers: { Authorization: `Bearer ${secret}`, ...headers }, ...(body === undefined ? {} : { body }) });
-  return { status: response.status, type: response.headers.get("content-type") ?? "", text: await response.text(), requestId: response.headers.get("x-request-id") };
+  return {
+    status: response.status,
+    type: response.headers.get("content-type") ?? "",
+    text: await response.text(),
+    requestId: response.headers.get("x-request-id"),
+  };
 }
 
 describe("SSE error rendering", () => {
   it("the generation endpoints answer an SSE client's error as 200 + one event:error frame (trailing slash too)", async () => {
-    for (const path of ["/api/v1/services/aigc/text-generation/generation", "/api/v1/services/aigc/multimodal-generation/generation", "/api/v1/services/aigc/text-generation/generation/"]) {
+    for (const path of [
+      "/api/v1/services/aigc/text-generation/generation",
+      "/api/v1/services/aigc/multimodal-generation/generation",
+      "/api/v1/services/aigc/text-generation/generation/",
+    ]) {
       for (const sse of SSE_HEADERS) {
         const reply = await call("POST", path, { "Content-Type": "application/json", ...sse }, '{"model":');
         assert.equal(reply.status, 200, `${path} ${JSON.stringify(sse)}: ${reply.text}`);
@@ -77,7 +86,7 @@ describe("SSE error rendering", () => {
   it("every other native endpoint answers JSON with the error's status, whatever the SSE headers", async () => {
     const cases: [string, string, Record<string, string>, string | undefined, number][] = [
       ["POST", "/api/v1/tokenizer", { "Content-Type": "application/json" }, '{"model":', 400],
-      ["POST", "/api/v1/files", { "Content-Type": "multipart/form-data; boundary=x" }, "--x\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nno end", 400],
+      ["POST", "/api/v1/files", { "Content-Type": "multipart/form-data; boundary=x" }, '--x\r\nContent-Disposition: form-data; name="file"\r\n\r\nno end', 400],
       ["GET", "/api/v1/uploads?action=nonsense", {}, undefined, 400],
       ["POST", "/admin/v1/keys", { "Content-Type": "application/json", Authorization: `Bearer ${ADMIN}` }, '{"name":"a","rpm":1e21}', 400],
       ["GET", `/admin/v1/usage?since=${"9".repeat(400)}`, { Authorization: `Bearer ${ADMIN}` }, undefined, 400],

@@ -37,7 +37,14 @@ function openscope(args: string[], env: NodeJS.ProcessEnv = {}): Run {
   const started = performance.now();
   const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, OPENSCOPE_LOG_LEVEL: "", OPENSCOPE_DATA_DIR: join(dir, "data"), OPENSCOPE_CACHE_DIR: join(dir, "cache"), HF_ENDPOINT: "http://127.0.0.1:9/", ...env },
+    env: {
+      ...process.env,
+      OPENSCOPE_LOG_LEVEL: "",
+      OPENSCOPE_DATA_DIR: join(dir, "data"),
+      OPENSCOPE_CACHE_DIR: join(dir, "cache"),
+      HF_ENDPOINT: "http://127.0.0.1:9/",
+      ...env,
+    },
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";
@@ -133,8 +140,16 @@ describe("openscope serve: startup problems are one line", { skip: SKIP }, () =>
       [[...model, "--port", "70000"], {}, /--port must be an integer from 0 to 65535, got "70000"/],
       [[...model, "--port", "-1"], {}, /--port needs a value; one starting with "-" is written --port=-/],
       [[...model, "--host", "999.999.1.1"], {}, /--host "999\.999\.1\.1" is not a valid IPv4 address: use e\.g\. 127\.0\.0\.1/],
-      [[...model, "--config", await yaml("cidr.yaml", "media:\n  allow_hosts: ['10.0.0.0/99']\n")], {}, /media\.allow_hosts\[0\]: "10\.0\.0\.0\/99" is not a valid CIDR range/],
-      [model, { OPENSCOPE_DATA_DIR: join(file, "data") }, /OPENSCOPE_DATA_DIR .*\/file\/data cannot hold the server's data: .*\/file is a file, not a directory\. Set OPENSCOPE_DATA_DIR to a directory/],
+      [
+        [...model, "--config", await yaml("cidr.yaml", "media:\n  allow_hosts: ['10.0.0.0/99']\n")],
+        {},
+        /media\.allow_hosts\[0\]: "10\.0\.0\.0\/99" is not a valid CIDR range/,
+      ],
+      [
+        model,
+        { OPENSCOPE_DATA_DIR: join(file, "data") },
+        /OPENSCOPE_DATA_DIR .*\/file\/data cannot hold the server's data: .*\/file is a file, not a directory\. Set OPENSCOPE_DATA_DIR to a directory/,
+      ],
       [[...model, "--config", await yaml("typo.yaml", "prot: 8000\n")], {}, /unknown setting "prot" in .*typo\.yaml: did you mean "port"\?/],
       [[...model, "--config", await yaml("bad.yaml", "models: [\n")], {}, /config file .*bad\.yaml is not valid YAML: .* at line \d+, column \d+$/],
       [[...model, "--config", await yaml("timeout.yaml", "request_timeout_s: 1e9\n")], {}, /request_timeout_s must be a number from 1 to 2147483/],
@@ -145,12 +160,22 @@ describe("openscope serve: startup problems are one line", { skip: SKIP }, () =>
       [["frobnicate"], {}, /unknown command "frobnicate": the commands are serve, pull, keys, usage and models/],
     ];
     await inBatches(cases, ([args, env, pattern]) =>
-      expectOneLine(args[0] === "serve" || args[0] === "frobnicate" ? args : ["serve", ...(env.OPENSCOPE_PORT || args.includes("--port") ? [] : ["--port", "0"]), ...args], env, 2, pattern),
+      expectOneLine(
+        args[0] === "serve" || args[0] === "frobnicate" ? args : ["serve", ...(env.OPENSCOPE_PORT || args.includes("--port") ? [] : ["--port", "0"]), ...args],
+        env,
+        2,
+        pattern,
+      ),
     );
   });
 
   it("a port in use: exit 1, one line; the stack trace only at OPENSCOPE_LOG_LEVEL=debug", async () => {
-    await expectOneLine(["serve", "--model", LLAMA_TINY, "--port", String(busyPort)], {}, 1, new RegExp(`port ${busyPort} on 127\\.0\\.0\\.1 is already in use by another process: stop it, or choose another port with --port$`));
+    await expectOneLine(
+      ["serve", "--model", LLAMA_TINY, "--port", String(busyPort)],
+      {},
+      1,
+      new RegExp(`port ${busyPort} on 127\\.0\\.0\\.1 is already in use by another process: stop it, or choose another port with --port$`),
+    );
     const debug = openscope(["serve", "--model", LLAMA_TINY, "--port", String(busyPort)], { OPENSCOPE_LOG_LEVEL: "debug" });
     assert.equal((await debug.exited).code, 1);
     assert.match(debug.stderr(), /already in use/);
@@ -201,7 +226,9 @@ describe("openscope serve: startup problems are one line", { skip: SKIP }, () =>
       });
       assert.equal(generation.status, 503);
       assert.match(((await generation.json()) as { message: string }).message, /failed to load: model file .*the file is empty/);
-      const listing = (await (await fetch(`${server.url}/api/v1/models`)).json()) as { output: { models: { name: string; status: string; reason?: string }[] } };
+      const listing = (await (await fetch(`${server.url}/api/v1/models`)).json()) as {
+        output: { models: { name: string; status: string; reason?: string }[] };
+      };
       assert.equal(listing.output.models[0]!.status, "failed");
       assert.match(listing.output.models[0]!.reason ?? "", /the file is empty/);
     } finally {
@@ -219,14 +246,20 @@ describe("openscope serve: startup problems are one line", { skip: SKIP }, () =>
     assert.equal(code, 2, run.stderr());
     const lines = problemLines(run);
     assert.equal(lines.length, 1, run.stderr());
-    assert.match(lines[0]!, /^openscope: model "huge-context": not enough memory for 64 slots x 100000000 tokens: the KV cache alone needs at least 1\.8 TiB \(6,400,000,000 cells x 308 bytes\), but this machine has .*\. Lower context_size or parallel\.$/);
+    assert.match(
+      lines[0]!,
+      /^openscope: model "huge-context": not enough memory for 64 slots x 100000000 tokens: the KV cache alone needs at least 1\.8 TiB \(6,400,000,000 cells x 308 bytes\), but this machine has .*\. Lower context_size or parallel\.$/,
+    );
     assert.ok(ms - listening < 3000, `refused ${Math.round(ms - listening)} ms after listening`);
   });
 
   it("context_size above the trained context is capped to it with a warning, as llama-server does", async () => {
     const run = openscope(["serve", "--port", "0", "--model", QWEN_TINY, "--context-size", "100000000", "--parallel", "2"]);
     await run.when(/openscope: ready/);
-    assert.match(run.stderr(), /WARNING: model "qwen3-tiny": context_size 100000000 is above the 4096 tokens it was trained for: each slot holds 4096 tokens \(capped, as llama-server does\)/);
+    assert.match(
+      run.stderr(),
+      /WARNING: model "qwen3-tiny": context_size 100000000 is above the 4096 tokens it was trained for: each slot holds 4096 tokens \(capped, as llama-server does\)/,
+    );
     assert.match(run.stderr(), /2 slots x 4096 tokens/);
     run.child.kill("SIGTERM");
     assert.equal((await run.exited).code, 0);
@@ -260,7 +293,10 @@ describe("openscope serve: startup problems are one line", { skip: SKIP }, () =>
         return reader;
       }),
     );
-    const readers = await Promise.race([Promise.all(streams.slice(0, 4)), new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no first bytes")), 30_000))]);
+    const readers = await Promise.race([
+      Promise.all(streams.slice(0, 4)),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("no first bytes")), 30_000)),
+    ]);
     const sent = performance.now();
     run.child.kill("SIGTERM");
     const { code } = await run.exited;
@@ -282,7 +318,10 @@ describe("openscope serve: startup problems are one line", { skip: SKIP }, () =>
     await run.when(/ffmpeg/);
     const warnings = run.lines().filter((line) => /ffmpeg/.test(line));
     assert.equal(warnings.length, 1, run.stderr());
-    assert.match(warnings[0]!, /^openscope: WARNING: model "vl" takes video\/audio input but ffmpeg\/ffprobe are not installed: every video or audio request to it will fail \(503\)\. Install ffmpeg \(Debian\/Ubuntu: apt-get install ffmpeg/);
+    assert.match(
+      warnings[0]!,
+      /^openscope: WARNING: model "vl" takes video\/audio input but ffmpeg\/ffprobe are not installed: every video or audio request to it will fail \(503\)\. Install ffmpeg \(Debian\/Ubuntu: apt-get install ffmpeg/,
+    );
     run.child.kill("SIGTERM");
     assert.equal((await run.exited).code, 0);
   });

@@ -84,7 +84,11 @@ function sdkForm(policy: UploadPolicy, filename: string, bytes: Buffer, override
   for (const [name, value] of fields) {
     chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${overrides[name] ?? value}\r\n`));
   }
-  chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n\r\n`), bytes, Buffer.from(`\r\n--${boundary}--\r\n`));
+  chunks.push(
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n\r\n`),
+    bytes,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  );
   return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
@@ -130,7 +134,10 @@ describe("upload flow", () => {
 
     const fetcher = new MediaFetcher({ resolveOss: (k) => uploads.resolve(k) });
     assert.deepEqual(await fetcher.fetch(`oss://${ossKey}`, "image", { ossResolve: true }), { bytes: PNG, contentType: "image/png" });
-    const refused = await fetcher.fetch(`oss://${ossKey}`, "image").then(() => undefined, (e: unknown) => e);
+    const refused = await fetcher.fetch(`oss://${ossKey}`, "image").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(refused instanceof ApiError && refused.code === "InvalidURL");
   });
 
@@ -228,23 +235,28 @@ const CAPTURE = join(CAPTURES_DIR, "get-upload-policy-nosse.response.body.txt");
 if (!existsSync(CAPTURE)) console.warn(`uploads.test.ts: ${CAPTURE} is absent: the capture shape comparison is SKIPPED`);
 
 describe("capture", () => {
-  it("the getPolicy answer has the captured keys in the captured order", { skip: existsSync(CAPTURE) ? false : `LOUD SKIP: ${CAPTURE} is absent` }, async () => {
-    const captured = JSON.parse(readFileSync(CAPTURE, "utf8").replace(/^\uFEFF/, "")) as { data: Record<string, unknown> };
-    const response = await getPolicy();
-    const ours = (await response.json()) as { data: Record<string, unknown> };
-    assert.deepEqual(Object.keys(ours), Object.keys(captured));
-    assert.deepEqual(Object.keys(ours.data), Object.keys(captured.data));
-    for (const [name, value] of Object.entries(captured.data)) assert.equal(typeof ours.data[name], typeof value, name);
-    for (const name of ["expire_in_seconds", "max_file_size_mb", "capacity_limit_mb", "x_oss_object_acl", "x_oss_forbid_overwrite"]) {
-      if (name === "max_file_size_mb") continue; // ours is the configured limit
-      assert.equal(ours.data[name], captured.data[name], name);
-    }
-    // The policy document has the same shape.
-    const policyOf = (data: Record<string, unknown>) => JSON.parse(Buffer.from(String(data.policy), "base64").toString("utf8")) as { expiration: string; conditions: unknown[] };
-    const capturedPolicy = policyOf(captured.data);
-    const ourPolicy = policyOf(ours.data);
-    assert.deepEqual(Object.keys(ourPolicy), Object.keys(capturedPolicy));
-    assert.equal(ourPolicy.conditions.length, capturedPolicy.conditions.length);
-    assert.match(String(ours.data.upload_dir), /^dashscope-instant\/[0-9a-f]{32}\/\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}$/);
-  });
+  it(
+    "the getPolicy answer has the captured keys in the captured order",
+    { skip: existsSync(CAPTURE) ? false : `LOUD SKIP: ${CAPTURE} is absent` },
+    async () => {
+      const captured = JSON.parse(readFileSync(CAPTURE, "utf8").replace(/^\uFEFF/, "")) as { data: Record<string, unknown> };
+      const response = await getPolicy();
+      const ours = (await response.json()) as { data: Record<string, unknown> };
+      assert.deepEqual(Object.keys(ours), Object.keys(captured));
+      assert.deepEqual(Object.keys(ours.data), Object.keys(captured.data));
+      for (const [name, value] of Object.entries(captured.data)) assert.equal(typeof ours.data[name], typeof value, name);
+      for (const name of ["expire_in_seconds", "max_file_size_mb", "capacity_limit_mb", "x_oss_object_acl", "x_oss_forbid_overwrite"]) {
+        if (name === "max_file_size_mb") continue; // ours is the configured limit
+        assert.equal(ours.data[name], captured.data[name], name);
+      }
+      // The policy document has the same shape.
+      const policyOf = (data: Record<string, unknown>) =>
+        JSON.parse(Buffer.from(String(data.policy), "base64").toString("utf8")) as { expiration: string; conditions: unknown[] };
+      const capturedPolicy = policyOf(captured.data);
+      const ourPolicy = policyOf(ours.data);
+      assert.deepEqual(Object.keys(ourPolicy), Object.keys(capturedPolicy));
+      assert.equal(ourPolicy.conditions.length, capturedPolicy.conditions.length);
+      assert.match(String(ours.data.upload_dir), /^dashscope-instant\/[0-9a-f]{32}\/\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}$/);
+    },
+  );
 });

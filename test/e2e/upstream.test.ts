@@ -26,7 +26,10 @@ const WEATHER = {
 };
 
 /** A stand-in engine that answers every request with the given status and body. */
-async function failingEngine(status: number, body = '{"error":{"message":"stand-in failure"}}'): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
+async function failingEngine(
+  status: number,
+  body = '{"error":{"message":"stand-in failure"}}',
+): Promise<{ url: string; hits: () => number; close: () => Promise<void> }> {
   let hits = 0;
   const server: Server = createServer((req, res) => {
     hits++;
@@ -82,7 +85,10 @@ describe("upstream backend over real openscope replicas", () => {
     assert.equal(last.usage.output_tokens_details.reasoning_tokens, 3);
     assert.ok(thinking.data.map((d) => d.output.choices[0].message.reasoning_content).join("").length > 0);
     const two = await postJson(front.url, ask({ n: 2, max_tokens: 3 }));
-    assert.deepEqual(two.body.output.choices.map((c: Json) => c.index), [0, 1]);
+    assert.deepEqual(
+      two.body.output.choices.map((c: Json) => c.index),
+      [0, 1],
+    );
   });
 
   it("what the upstream kind cannot take is refused before any request goes out", async () => {
@@ -157,7 +163,10 @@ describe("replicas: routing, failover, cooldown", () => {
     try {
       const backend = front.registry.resolve("up").backend as Json;
       await backend.checkHealth();
-      assert.deepEqual(backend.pool.replicas.map((r: Json) => r.unhealthy), [true, false]);
+      assert.deepEqual(
+        backend.pool.replicas.map((r: Json) => r.unhealthy),
+        [true, false],
+      );
       const before = flaky.hits();
       assert.equal((await postJson(front.url, ask({ max_tokens: 2 }))).status, 200);
       assert.equal(flaky.hits(), before, "an unhealthy replica gets no requests");

@@ -8,7 +8,15 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServer, type Logger, type RunningServer } from "../../src/cli/serve.ts";
-import { gatewayDefaults, parseModel, type DataInspectionConfig, type GatewayConfig, type SearchConfig, type ModelConfig, type ServerConfig } from "../../src/config/config.ts";
+import {
+  gatewayDefaults,
+  parseModel,
+  type DataInspectionConfig,
+  type GatewayConfig,
+  type SearchConfig,
+  type ModelConfig,
+  type ServerConfig,
+} from "../../src/config/config.ts";
 import type { LlamaBackend } from "../../src/backends/llama/index.ts";
 import { parseSseBody, type ParsedSseEvent } from "../../src/protocols/dashscope/sse.ts";
 

@@ -14,7 +14,16 @@ const EXTRAS: Record<string, unknown>[] = [
   { logprobs: true, top_logprobs: 3 },
   { n: 2 },
   {
-    tools: [{ type: "function", function: { name: "lookup", description: "Look a word up", parameters: { type: "object", properties: { word: { type: "string" } }, required: ["word"] } } }],
+    tools: [
+      {
+        type: "function",
+        function: {
+          name: "lookup",
+          description: "Look a word up",
+          parameters: { type: "object", properties: { word: { type: "string" } }, required: ["word"] },
+        },
+      },
+    ],
     tool_choice: { type: "function", function: { name: "lookup" } },
   },
 ];

@@ -6,7 +6,11 @@ import { join } from "node:path";
 import { gatewayDefaults, parseModel, type ServerConfig } from "../../src/config/config.ts";
 
 /** Starts the front server over the given base URLs (default kind dashscope-compatible: OpenAI-compatible URLs). */
-export async function startUpstreamFront(replicas: string[], extra: Record<string, unknown> = {}, overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
+export async function startUpstreamFront(
+  replicas: string[],
+  extra: Record<string, unknown> = {},
+  overrides: Partial<ServerConfig> = {},
+): Promise<RunningServer> {
   const model = parseModel(
     {
       backend: "openai",
@@ -21,7 +25,19 @@ export async function startUpstreamFront(replicas: string[], extra: Record<strin
     "front",
   );
   const server = await startServer(
-    { host: "127.0.0.1", port: 0, apiKeys: [], cacheDir: "/tmp", gpu: false, bodyLimitBytes: 1 << 20, requestTimeoutMs: 60_000, strictCompat: false, models: [model], gateway: gatewayDefaults(mkdtempSync(join(tmpdir(), "openscope-front-"))), ...overrides },
+    {
+      host: "127.0.0.1",
+      port: 0,
+      apiKeys: [],
+      cacheDir: "/tmp",
+      gpu: false,
+      bodyLimitBytes: 1 << 20,
+      requestTimeoutMs: 60_000,
+      strictCompat: false,
+      models: [model],
+      gateway: gatewayDefaults(mkdtempSync(join(tmpdir(), "openscope-front-"))),
+      ...overrides,
+    },
     { info: () => undefined, warn: () => undefined },
   );
   await server.loaded;

@@ -63,7 +63,9 @@ function serialize(value: Node): string {
   if (value instanceof Entries) return `{${value.pairs.map(([k, v]) => `${JSON.stringify(k)}:${serialize(v)}`).join(",")}}`;
   if (Array.isArray(value)) return `[${value.map(serialize).join(",")}]`;
   if (value !== null && typeof value === "object") {
-    return `{${Object.entries(value).map(([k, v]) => `${JSON.stringify(k)}:${serialize(v)}`).join(",")}}`;
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${JSON.stringify(k)}:${serialize(v)}`)
+      .join(",")}}`;
   }
   if (value === undefined) return "null";
   return JSON.stringify(value);
@@ -74,7 +76,27 @@ function serialize(value: Node): string {
 
 const MODELS = ["qwen-plus", "tiny", "qwen-plus", "qwen-plus", "qwen-max-nope", ""];
 const WORDS = ["hello", "你好", "weather", "JSON", "tell me a story", "what is 2+2?", "Answer in JSON.", "数学"];
-const NUMBERS: readonly number[] = [0, -1, 1, 2, 3, 0.5, 1.5, 2 ** 31, 2 ** 31 - 1, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 1e308, -1e308, 5e-324, 1e21, 100000, 4096, 65536];
+const NUMBERS: readonly number[] = [
+  0,
+  -1,
+  1,
+  2,
+  3,
+  0.5,
+  1.5,
+  2 ** 31,
+  2 ** 31 - 1,
+  2 ** 53,
+  2 ** 53 + 2,
+  -(2 ** 53),
+  1e308,
+  -1e308,
+  5e-324,
+  1e21,
+  100000,
+  4096,
+  65536,
+];
 const RAW_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "01", "1.", ".5", "0x10", "1e", "-", "+1", "1_000"];
 const ODD_STRINGS = [
   "",
@@ -88,7 +110,7 @@ const ODD_STRINGS = [
   "e\u0301\u0301\u0301",
   "\r\n\r\n",
   "</tool_call>",
-  "<tool_call>\n{\"name\": \"x\", \"arguments\": {}}\n</tool_call>",
+  '<tool_call>\n{"name": "x", "arguments": {}}\n</tool_call>',
   "<think>",
   "<|im_end|>",
   "<|im_start|>system",
@@ -97,7 +119,7 @@ const ODD_STRINGS = [
   "${jndi:ldap://x}",
   "%s%s%s%n",
   "\\",
-  "\"",
+  '"',
   "null",
   "fileid://file-fe-000000000000000000000000",
   "fileid://",
@@ -108,10 +130,7 @@ const ODD_STRINGS = [
   "file:///etc/passwd",
   "ftp://x/y",
 ];
-const TINY_PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==",
-  "base64",
-);
+const TINY_PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==", "base64");
 const PNG_URI = `data:image/png;base64,${TINY_PNG.toString("base64")}`;
 
 function oddString(rng: Rng): string {
@@ -183,7 +202,11 @@ function messages(rng: Rng, ctx: FuzzContext, openAi: boolean): Node[] {
   if (rng.chance(0.2)) {
     out.push({ role: "user", content: rng.pick(WORDS) });
     if (rng.chance(0.5)) {
-      out.push({ role: "assistant", content: "", tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] });
+      out.push({
+        role: "assistant",
+        content: "",
+        tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }],
+      });
       out.push({ role: "tool", content: "sunny", tool_call_id: "call_1" });
     } else out.push({ role: "assistant", content: "ok" });
   }
@@ -201,7 +224,12 @@ const TOOL = {
     parameters: { type: "object", properties: { city: { type: "string" }, unit: { type: "string", enum: ["c", "f"] } }, required: ["city"] },
   },
 };
-const SCHEMA = { type: "object", properties: { answer: { type: "string", maxLength: 8 }, n: { type: "integer" } }, required: ["answer"], additionalProperties: false };
+const SCHEMA = {
+  type: "object",
+  properties: { answer: { type: "string", maxLength: 8 }, n: { type: "integer" } },
+  required: ["answer"],
+  additionalProperties: false,
+};
 /** JSON Schemas with the keywords the grammar engine reads, and some it does not. */
 const SCHEMAS: readonly Node[] = [
   SCHEMA,
@@ -218,9 +246,9 @@ const SCHEMAS: readonly Node[] = [
   { type: "string", pattern: "^[a-z]+$", minLength: 5, maxLength: 2 },
   { type: "string", minLength: 300 },
   { type: "object", properties: {}, required: ["ghost"], patternProperties: { "^x": {} } },
-  { enum: [1, "a", null, { "k": [] }, 1e308] },
-  { const: "\u0000\"\\\n" },
-  { type: "object", properties: { "a\"b": { type: "string" }, "": { type: "number" }, "\u0000": { type: "null" } } },
+  { enum: [1, "a", null, { k: [] }, 1e308] },
+  { const: '\u0000"\\\n' },
+  { type: "object", properties: { 'a"b': { type: "string" }, "": { type: "number" }, "\u0000": { type: "null" } } },
   { type: "integer", minimum: 5, maximum: 1 },
   { allOf: [{ type: "string" }] },
   { not: {} },
@@ -256,7 +284,11 @@ function samplingParameters(rng: Rng, openAi: boolean): Record<string, Node> {
     maybe(0.3, "parallel_tool_calls", () => rng.chance(0.5));
   }
   if (rng.chance(0.12)) {
-    p.response_format = rng.pick<Node>([{ type: "json_object" }, { type: "text" }, { type: "json_schema", json_schema: { name: "out", schema: rng.pick(SCHEMAS), strict: rng.chance(0.5) } }]);
+    p.response_format = rng.pick<Node>([
+      { type: "json_object" },
+      { type: "text" },
+      { type: "json_schema", json_schema: { name: "out", schema: rng.pick(SCHEMAS), strict: rng.chance(0.5) } },
+    ]);
   }
   if (!openAi) {
     maybe(0.4, "result_format", () => rng.pick(["text", "message"]));
@@ -348,7 +380,11 @@ function boundary(rng: Rng): string {
 
 function textFile(rng: Rng): Part {
   const name = rng.pick(["notes.txt", "a.md", "data.json", "t.csv", "page.html", "x.pdf", "doc.docx", "batch.jsonl", "noext", "图.txt"]);
-  const data = name.endsWith(".json") ? Buffer.from('{"a":1}') : name.endsWith(".jsonl") ? Buffer.from('{"custom_id":"1"}\n') : Buffer.from(`${rng.pick(WORDS)} ${rng.text(rng.int(0, 200))}`);
+  const data = name.endsWith(".json")
+    ? Buffer.from('{"a":1}')
+    : name.endsWith(".jsonl")
+      ? Buffer.from('{"custom_id":"1"}\n')
+      : Buffer.from(`${rng.pick(WORDS)} ${rng.text(rng.int(0, 200))}`);
   return { name: "file", filename: name, contentType: rng.pick(["text/plain", "application/octet-stream", "application/pdf"]), data };
 }
 
@@ -375,11 +411,24 @@ function files(rng: Rng, ctx: FuzzContext): Draft {
         parts.push({ name: "purpose", data: Buffer.from("file-extract") });
         if (rng.chance(0.3)) parts.push({ name: "descriptions", data: Buffer.from("a file") });
       }
-      return { generator: `files-upload-${compat ? "compat" : "native"}`, method: "POST", target: base, headers: [auth], body: { multipart: parts, boundary: boundary(rng) } };
+      return {
+        generator: `files-upload-${compat ? "compat" : "native"}`,
+        method: "POST",
+        target: base,
+        headers: [auth],
+        body: { multipart: parts, boundary: boundary(rng) },
+      };
     }
     case "list": {
       const query = compat
-        ? rng.pick(["", "?limit=2", "?limit=2000&purpose=file-extract", "?after=file-fe-000&limit=1", "?create_after=20240101&create_before=20991231", "?purpose=batch"])
+        ? rng.pick([
+            "",
+            "?limit=2",
+            "?limit=2000&purpose=file-extract",
+            "?after=file-fe-000&limit=1",
+            "?create_after=20240101&create_before=20991231",
+            "?purpose=batch",
+          ])
         : rng.pick(["", "?page_no=1&page_size=2", "?page_no=2&page_size=1", "?page_size=100"]);
       return { generator: `files-list-${compat ? "compat" : "native"}`, method: "GET", target: base + query, headers: [auth] };
     }
@@ -443,7 +492,17 @@ function adminApi(rng: Rng, ctx: FuzzContext): Draft {
       return { generator: "admin-revoke", method: "DELETE", target: `/admin/v1/keys/${encodeURIComponent(id)}`, headers: [auth] };
     }
     default: {
-      const query = rng.pick(["", "?since=24h", "?since=1h&model=qwen-plus", "?since=2020-01-01&until=2099-01-01", "?key=key_x", "?since=abc", "?until=-5h", "?since=1h&since=2h", "?key=a&key=b&model=x&model=y"]);
+      const query = rng.pick([
+        "",
+        "?since=24h",
+        "?since=1h&model=qwen-plus",
+        "?since=2020-01-01&until=2099-01-01",
+        "?key=key_x",
+        "?since=abc",
+        "?until=-5h",
+        "?since=1h&since=2h",
+        "?key=a&key=b&model=x&model=y",
+      ]);
       return { generator: "admin-usage", method: "GET", target: `/admin/v1/usage${query}`, headers: [auth] };
     }
   }
@@ -577,7 +636,9 @@ const JSON_MUTATIONS: [number, JsonMutation][] = [
   [
     2,
     (rng, root) => {
-      const all = [{ parent: { x: root.value } as Record<string, Node>, key: "x" }, ...slots(root.value)].map(get).filter((n) => n !== null && typeof n === "object" && !Array.isArray(n) && !(n instanceof Raw) && !(n instanceof Entries));
+      const all = [{ parent: { x: root.value } as Record<string, Node>, key: "x" }, ...slots(root.value)]
+        .map(get)
+        .filter((n) => n !== null && typeof n === "object" && !Array.isArray(n) && !(n instanceof Raw) && !(n instanceof Entries));
       if (all.length === 0) return "noop";
       const target = rng.pick(all) as Record<string, Node>;
       const key = rng.pick(["__proto__", "constructor", "prototype", "extra", "toString", "hasOwnProperty", rng.text(rng.int(1, 5000)), ""]);
@@ -601,7 +662,13 @@ function damageText(rng: Rng, text: string): { text: string | Buffer; name: stri
     [3, () => ({ text: text.slice(0, rng.int(0, Math.max(0, text.length - 1))), name: "truncate" })],
     [1, () => ({ text: `\uFEFF${text}`, name: "bom" })],
     [1, () => ({ text: `${text}${rng.pick(["x", "}", ",", " {}", "\u0000"])}`, name: "trailing" })],
-    [1, () => ({ text: Buffer.concat([Buffer.from(text.slice(0, text.length >> 1)), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from(text.slice(text.length >> 1))]), name: "badutf8" })],
+    [
+      1,
+      () => ({
+        text: Buffer.concat([Buffer.from(text.slice(0, text.length >> 1)), Buffer.from([0xff, 0xfe, 0xc3, 0x28]), Buffer.from(text.slice(text.length >> 1))]),
+        name: "badutf8",
+      }),
+    ],
     [1, () => ({ text: text.replace(/"/, "'"), name: "quote" })],
     [1, () => ({ text: Buffer.from(text, "utf16le"), name: "utf16" })],
     [1, () => ({ text: "", name: "empty" })],
@@ -629,66 +696,118 @@ function damageMultipart(rng: Rng, draft: Draft & { body: { multipart: Part[]; b
     [2, () => ({ bytes: ok(), contentType: "multipart/form-data", name: "mp-noboundary" })],
     [1, () => ({ bytes: Buffer.from("x"), contentType: "multipart/form-data", name: "mp-x" })],
     [2, () => ({ bytes: ok(), contentType: `multipart/form-data; boundary=${b}zz`, name: "mp-wrongboundary" })],
-    [3, () => {
-      const full = ok();
-      return { bytes: full.subarray(0, full.length - b.length - 6), contentType: type, name: "mp-noclose" };
-    }],
-    [3, () => {
-      const full = ok();
-      return { bytes: full.subarray(0, rng.int(0, full.length - 1)), contentType: type, name: "mp-truncate" };
-    }],
+    [
+      3,
+      () => {
+        const full = ok();
+        return { bytes: full.subarray(0, full.length - b.length - 6), contentType: type, name: "mp-noclose" };
+      },
+    ],
+    [
+      3,
+      () => {
+        const full = ok();
+        return { bytes: full.subarray(0, rng.int(0, full.length - 1)), contentType: type, name: "mp-truncate" };
+      },
+    ],
     [1, () => ({ bytes: Buffer.concat([Buffer.from("garbage preamble\r\n"), ok()]), contentType: type, name: "mp-preamble" })],
-    [2, () => {
-      const p = [...parts];
-      p.splice(rng.int(0, p.length), 0, { name: "x", data: Buffer.from("y"), headers: [rng.pick(["Content-Disposition: attachment", "X-Nothing: 1", "Content-Disposition: form-data", "Content-Disposition: form-data; name=", "garbage header line", "Content-Disposition: form-data; name=\"a\"; filename*=UTF-8''%FF%FE"])] });
-      return { bytes: multipartBody(p, b), contentType: type, name: "mp-badpart" };
-    }],
-    [2, () => {
-      const p = [...parts, { name: rng.pick(["__proto__", "constructor", "hasOwnProperty"]), data: Buffer.from("x") }];
-      return { bytes: multipartBody(p, b), contentType: type, name: "mp-proto" };
-    }],
-    [2, () => {
-      const value = rng.pick(['{"a":1}', "not json", "[".repeat(5000) + "]".repeat(5000), '{"__proto__":{"x":1}}']);
-      const p = parts.map((part) => (part.filename === undefined && rng.chance(0.7) ? { ...part, contentType: "application/json", data: Buffer.from(value) } : part));
-      p.push({ name: "purpose", contentType: "application/json", data: Buffer.from(value) });
-      return { bytes: multipartBody(p, b), contentType: type, name: "mp-jsonfield" };
-    }],
-    [1, () => {
-      const p = Array.from({ length: rng.pick([30, 150, 1200]) }, (_, i) => ({ name: `f${i}`, data: Buffer.from("v") }));
-      return { bytes: multipartBody([...p, ...parts], b), contentType: type, name: "mp-manyparts" };
-    }],
-    [2, () => {
-      const p = parts.map((part) => (part.filename !== undefined ? { ...part, filename: rng.pick(["../../etc/passwd", "", "a\u0000b.txt", "x".repeat(5000), "..", "/", "C:\\x\\y.txt", "%00.txt", "😀.txt"]) } : part));
-      return { bytes: multipartBody(p, b), contentType: type, name: "mp-filename" };
-    }],
-    [1, () => {
-      const p = parts.filter((part) => part.filename === undefined);
-      return { bytes: multipartBody(p, b), contentType: type, name: "mp-nofile" };
-    }],
-    [1, () => {
-      const p = [...parts, ...parts.filter((part) => part.filename !== undefined)];
-      return { bytes: multipartBody(p, b), contentType: type, name: "mp-twofiles" };
-    }],
-    [1, () => {
-      const p = parts.map((part) => ({ ...part, data: part.filename !== undefined ? rng.bytes(rng.int(0, 3000)) : Buffer.from(oddString(rng)) }));
-      return { bytes: multipartBody(p, b), contentType: type, name: "mp-data" };
-    }],
-    [3, () => {
-      // One field's value replaced (the upload form's signed fields and key included).
-      const fields = parts.filter((part) => part.filename === undefined);
-      if (fields.length === 0) return { bytes: ok(), contentType: type, name: "mp-field-none" };
-      const field = rng.pick(fields);
-      const value = rng.pick<() => string>([
-        () => oddString(rng),
-        () => "",
-        () => "../../../etc/passwd",
-        () => `${new TextDecoder().decode(field.data)}/../x`,
-        () => `${new TextDecoder().decode(field.data)}${rng.pick(["x", "=", "%00", "/"])}`,
-        () => rng.pick(["true", "false", "file-extract", "batch", "201", "-1", "99999999999999999999"]),
-      ])();
-      const p = parts.map((part) => (part === field ? { ...part, data: Buffer.from(value) } : part));
-      return { bytes: multipartBody(p, b), contentType: type, name: `mp-field` };
-    }],
+    [
+      2,
+      () => {
+        const p = [...parts];
+        p.splice(rng.int(0, p.length), 0, {
+          name: "x",
+          data: Buffer.from("y"),
+          headers: [
+            rng.pick([
+              "Content-Disposition: attachment",
+              "X-Nothing: 1",
+              "Content-Disposition: form-data",
+              "Content-Disposition: form-data; name=",
+              "garbage header line",
+              "Content-Disposition: form-data; name=\"a\"; filename*=UTF-8''%FF%FE",
+            ]),
+          ],
+        });
+        return { bytes: multipartBody(p, b), contentType: type, name: "mp-badpart" };
+      },
+    ],
+    [
+      2,
+      () => {
+        const p = [...parts, { name: rng.pick(["__proto__", "constructor", "hasOwnProperty"]), data: Buffer.from("x") }];
+        return { bytes: multipartBody(p, b), contentType: type, name: "mp-proto" };
+      },
+    ],
+    [
+      2,
+      () => {
+        const value = rng.pick(['{"a":1}', "not json", "[".repeat(5000) + "]".repeat(5000), '{"__proto__":{"x":1}}']);
+        const p = parts.map((part) =>
+          part.filename === undefined && rng.chance(0.7) ? { ...part, contentType: "application/json", data: Buffer.from(value) } : part,
+        );
+        p.push({ name: "purpose", contentType: "application/json", data: Buffer.from(value) });
+        return { bytes: multipartBody(p, b), contentType: type, name: "mp-jsonfield" };
+      },
+    ],
+    [
+      1,
+      () => {
+        const p = Array.from({ length: rng.pick([30, 150, 1200]) }, (_, i) => ({ name: `f${i}`, data: Buffer.from("v") }));
+        return { bytes: multipartBody([...p, ...parts], b), contentType: type, name: "mp-manyparts" };
+      },
+    ],
+    [
+      2,
+      () => {
+        const p = parts.map((part) =>
+          part.filename !== undefined
+            ? { ...part, filename: rng.pick(["../../etc/passwd", "", "a\u0000b.txt", "x".repeat(5000), "..", "/", "C:\\x\\y.txt", "%00.txt", "😀.txt"]) }
+            : part,
+        );
+        return { bytes: multipartBody(p, b), contentType: type, name: "mp-filename" };
+      },
+    ],
+    [
+      1,
+      () => {
+        const p = parts.filter((part) => part.filename === undefined);
+        return { bytes: multipartBody(p, b), contentType: type, name: "mp-nofile" };
+      },
+    ],
+    [
+      1,
+      () => {
+        const p = [...parts, ...parts.filter((part) => part.filename !== undefined)];
+        return { bytes: multipartBody(p, b), contentType: type, name: "mp-twofiles" };
+      },
+    ],
+    [
+      1,
+      () => {
+        const p = parts.map((part) => ({ ...part, data: part.filename !== undefined ? rng.bytes(rng.int(0, 3000)) : Buffer.from(oddString(rng)) }));
+        return { bytes: multipartBody(p, b), contentType: type, name: "mp-data" };
+      },
+    ],
+    [
+      3,
+      () => {
+        // One field's value replaced (the upload form's signed fields and key included).
+        const fields = parts.filter((part) => part.filename === undefined);
+        if (fields.length === 0) return { bytes: ok(), contentType: type, name: "mp-field-none" };
+        const field = rng.pick(fields);
+        const value = rng.pick<() => string>([
+          () => oddString(rng),
+          () => "",
+          () => "../../../etc/passwd",
+          () => `${new TextDecoder().decode(field.data)}/../x`,
+          () => `${new TextDecoder().decode(field.data)}${rng.pick(["x", "=", "%00", "/"])}`,
+          () => rng.pick(["true", "false", "file-extract", "batch", "201", "-1", "99999999999999999999"]),
+        ])();
+        const p = parts.map((part) => (part === field ? { ...part, data: Buffer.from(value) } : part));
+        return { bytes: multipartBody(p, b), contentType: type, name: `mp-field` };
+      },
+    ],
     [1, () => ({ bytes: ok(), contentType: `multipart/form-data; boundary="${b}"; charset=${rng.pick(["utf-8", "x-nope", "latin1"])}`, name: "mp-params" })],
     [1, () => ({ bytes: ok(), contentType: `multipart/form-data; boundary=${"b".repeat(rng.pick([70, 71, 200, 5000]))}`, name: "mp-longboundary" })],
     [1, () => ({ bytes: Buffer.from(ok().toString("latin1").replace(/\r\n/g, "\n"), "latin1"), contentType: type, name: "mp-lf" })],
@@ -702,65 +821,129 @@ function damageHeaders(rng: Rng, draft: Draft): { name: string; malformed: boole
     for (let i = h.length - 1; i >= 0; i--) if (h[i]![0].toLowerCase() === name.toLowerCase()) h.splice(i, 1);
   };
   return rng.weighted<() => { name: string; malformed: boolean }>([
-    [3, () => {
-      drop("Authorization");
-      if (rng.chance(0.7)) h.push(["Authorization", rng.pick(["Bearer", "Bearer ", "Bearer sk-wrong", "Basic dXNlcjpwYXNz", "bearer " + "k".repeat(5000), "Bearer sk-os-" + "a".repeat(60), "Bearer \u00e9\u00e8"])]);
-      return { name: "auth", malformed: false };
-    }],
-    [2, () => {
-      drop("Content-Type");
-      const type = rng.pick(["", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/json; charset=latin1", "application/JSON", "application/json;;;", "garbage", "application/xml", "text/event-stream", "*/*", "application/json, text/plain", "multipart/mixed; boundary=x"]);
-      if (type !== "" || rng.chance(0.5)) h.push(["Content-Type", type]);
-      return { name: "ctype", malformed: false };
-    }],
-    [2, () => {
-      h.push(rng.pick<[string, string]>([["X-DashScope-SSE", "enable"], ["X-DashScope-SSE", "ENABLE "], ["X-DashScope-SSE", "disable"], ["Accept", "text/event-stream"], ["Accept", "application/json, text/event-stream;q=0.5"], ["X-DashScope-SSE", rng.text(20)]]));
-      return { name: "sse", malformed: false };
-    }],
-    [2, () => {
-      h.push(rng.pick<[string, string]>([
-        ["X-DashScope-DataInspection", '{"input":"cip","output":"cip"}'],
-        ["X-DashScope-DataInspection", "enable"],
-        ["X-DashScope-DataInspection", "{" + "[".repeat(3000)],
-        ["X-DashScope-WorkSpace", rng.text(30)],
-        ["X-DashScope-OssResourceResolve", "enable"],
-        ["X-Forwarded-Host", "evil.example"],
-        ["X-Forwarded-Proto", "gopher"],
-        ["Expect", "100-continue"],
-        ["Expect", "something-else"],
-        ["Accept-Encoding", "gzip, br"],
-        ["Accept-Version", "9.9.9"],
-        ["Connection", "keep-alive"],
-        ["Upgrade", "websocket"],
-        ["X-Request-ID", "'; DROP TABLE x; --"],
-        ["Cookie", "a=" + "b".repeat(3000)],
-      ]));
-      return { name: "hdr", malformed: false };
-    }],
-    [2, () => {
-      drop("Host");
-      const host = rng.pick(["", "evil.example/path", "[::1]:8000", "a b", "x".repeat(300), "127.0.0.1:99999", "例子.测试", "host:80:90", "user@host"]);
-      if (host !== "" || rng.chance(0.5)) h.push(["Host", host]);
-      else h.push(["__nohost", ""]);
-      if (rng.chance(0.2)) h.push(["Host", "second.example"]);
-      return { name: "host", malformed: false };
-    }],
-    [2, () => {
-      h.push([rng.pick(["X-Fuzz", "Authorization", "Content-Type"]), rng.pick(["a\u0000b", "a\rb", "\u0001", "a\x7fb"])]);
-      return { name: "hdr-ctl", malformed: true };
-    }],
-    [1, () => {
-      h.push(["X-Big", "v".repeat(rng.pick([17000, 70000]))]);
-      return { name: "hdr-huge", malformed: true };
-    }],
-    [1, () => {
-      for (let i = 0; i < rng.pick([100, 1000, 3000]); i++) h.push([`X-H${i}`, "v"]);
-      return { name: "hdr-many", malformed: false };
-    }],
-    [1, () => {
-      h.push([rng.pick(["Bad Header", "Bad:Name", "(x)", "é", ""]), "v"]);
-      return { name: "hdr-name", malformed: true };
-    }],
+    [
+      3,
+      () => {
+        drop("Authorization");
+        if (rng.chance(0.7))
+          h.push([
+            "Authorization",
+            rng.pick([
+              "Bearer",
+              "Bearer ",
+              "Bearer sk-wrong",
+              "Basic dXNlcjpwYXNz",
+              "bearer " + "k".repeat(5000),
+              "Bearer sk-os-" + "a".repeat(60),
+              "Bearer \u00e9\u00e8",
+            ]),
+          ]);
+        return { name: "auth", malformed: false };
+      },
+    ],
+    [
+      2,
+      () => {
+        drop("Content-Type");
+        const type = rng.pick([
+          "",
+          "text/plain",
+          "application/x-www-form-urlencoded",
+          "multipart/form-data",
+          "application/json; charset=latin1",
+          "application/JSON",
+          "application/json;;;",
+          "garbage",
+          "application/xml",
+          "text/event-stream",
+          "*/*",
+          "application/json, text/plain",
+          "multipart/mixed; boundary=x",
+        ]);
+        if (type !== "" || rng.chance(0.5)) h.push(["Content-Type", type]);
+        return { name: "ctype", malformed: false };
+      },
+    ],
+    [
+      2,
+      () => {
+        h.push(
+          rng.pick<[string, string]>([
+            ["X-DashScope-SSE", "enable"],
+            ["X-DashScope-SSE", "ENABLE "],
+            ["X-DashScope-SSE", "disable"],
+            ["Accept", "text/event-stream"],
+            ["Accept", "application/json, text/event-stream;q=0.5"],
+            ["X-DashScope-SSE", rng.text(20)],
+          ]),
+        );
+        return { name: "sse", malformed: false };
+      },
+    ],
+    [
+      2,
+      () => {
+        h.push(
+          rng.pick<[string, string]>([
+            ["X-DashScope-DataInspection", '{"input":"cip","output":"cip"}'],
+            ["X-DashScope-DataInspection", "enable"],
+            ["X-DashScope-DataInspection", "{" + "[".repeat(3000)],
+            ["X-DashScope-WorkSpace", rng.text(30)],
+            ["X-DashScope-OssResourceResolve", "enable"],
+            ["X-Forwarded-Host", "evil.example"],
+            ["X-Forwarded-Proto", "gopher"],
+            ["Expect", "100-continue"],
+            ["Expect", "something-else"],
+            ["Accept-Encoding", "gzip, br"],
+            ["Accept-Version", "9.9.9"],
+            ["Connection", "keep-alive"],
+            ["Upgrade", "websocket"],
+            ["X-Request-ID", "'; DROP TABLE x; --"],
+            ["Cookie", "a=" + "b".repeat(3000)],
+          ]),
+        );
+        return { name: "hdr", malformed: false };
+      },
+    ],
+    [
+      2,
+      () => {
+        drop("Host");
+        const host = rng.pick(["", "evil.example/path", "[::1]:8000", "a b", "x".repeat(300), "127.0.0.1:99999", "例子.测试", "host:80:90", "user@host"]);
+        if (host !== "" || rng.chance(0.5)) h.push(["Host", host]);
+        else h.push(["__nohost", ""]);
+        if (rng.chance(0.2)) h.push(["Host", "second.example"]);
+        return { name: "host", malformed: false };
+      },
+    ],
+    [
+      2,
+      () => {
+        h.push([rng.pick(["X-Fuzz", "Authorization", "Content-Type"]), rng.pick(["a\u0000b", "a\rb", "\u0001", "a\x7fb"])]);
+        return { name: "hdr-ctl", malformed: true };
+      },
+    ],
+    [
+      1,
+      () => {
+        h.push(["X-Big", "v".repeat(rng.pick([17000, 70000]))]);
+        return { name: "hdr-huge", malformed: true };
+      },
+    ],
+    [
+      1,
+      () => {
+        for (let i = 0; i < rng.pick([100, 1000, 3000]); i++) h.push([`X-H${i}`, "v"]);
+        return { name: "hdr-many", malformed: false };
+      },
+    ],
+    [
+      1,
+      () => {
+        h.push([rng.pick(["Bad Header", "Bad:Name", "(x)", "é", ""]), "v"]);
+        return { name: "hdr-name", malformed: true };
+      },
+    ],
   ])();
 }
 
@@ -771,14 +954,26 @@ function damageTarget(rng: Rng, draft: Draft): { name: string; malformed: boolea
     [2, () => ((draft.target = `${path}/${q}`), { name: "slash", malformed: false })],
     [2, () => ((draft.target = `/${path.replace(/\//g, "//")}${q}`), { name: "dslash", malformed: false })],
     [1, () => ((draft.target = `${path.toUpperCase()}${q}`), { name: "upper", malformed: false })],
-    [2, () => ((draft.target = `${path}/${rng.pick(["%ff%fe", "%", "%zz", "%00", "%2e%2e", "..", "%2F", "x".repeat(rng.pick([1100, 3000]))])}${q}`), { name: "segment", malformed: false })],
-    [2, () => {
-      draft.target = `${path}?${rng.pick(["a=%ff", "%", "a[b]=c", "x=" + "y".repeat(12000), "limit=-1", "limit=1e3", "page_no=0", "a=1&a=2&a=3", "=&=&", "action=getPolicy&action=x", "model=%00", "since=" + "9".repeat(400)])}${query ? `&${query}` : ""}`;
-      return { name: "query", malformed: false };
-    }],
+    [
+      2,
+      () => (
+        (draft.target = `${path}/${rng.pick(["%ff%fe", "%", "%zz", "%00", "%2e%2e", "..", "%2F", "x".repeat(rng.pick([1100, 3000]))])}${q}`),
+        { name: "segment", malformed: false }
+      ),
+    ],
+    [
+      2,
+      () => {
+        draft.target = `${path}?${rng.pick(["a=%ff", "%", "a[b]=c", "x=" + "y".repeat(12000), "limit=-1", "limit=1e3", "page_no=0", "a=1&a=2&a=3", "=&=&", "action=getPolicy&action=x", "model=%00", "since=" + "9".repeat(400)])}${query ? `&${query}` : ""}`;
+        return { name: "query", malformed: false };
+      },
+    ],
     [1, () => ((draft.target = `${path}#frag${q}`), { name: "fragment", malformed: true })],
     [1, () => ((draft.target = `${path}/${"a".repeat(rng.pick([17000, 40000]))}`), { name: "longuri", malformed: true })],
-    [1, () => ((draft.target = rng.pick(["*", `http://127.0.0.1${path}`, `${path} ${path}`, path.replace(/\//g, "\\")]) + q), { name: "form", malformed: true })],
+    [
+      1,
+      () => ((draft.target = rng.pick(["*", `http://127.0.0.1${path}`, `${path} ${path}`, path.replace(/\//g, "\\")]) + q), { name: "form", malformed: true }),
+    ],
   ])();
 }
 
@@ -866,7 +1061,12 @@ function requestBytes(
     }
     case "badchunk":
       head.push("Transfer-Encoding: chunked");
-      bodyBytes = Buffer.concat([Buffer.from(rng.pick(["zz\r\n", "-1\r\n", "ffffffffffffffffffff\r\n", "5\r\nab\r\n", "3;" + "e".repeat(20000) + "\r\nabc\r\n", "2\r\nabcd\r\n", "0x2\r\nab\r\n"])), payload]);
+      bodyBytes = Buffer.concat([
+        Buffer.from(
+          rng.pick(["zz\r\n", "-1\r\n", "ffffffffffffffffffff\r\n", "5\r\nab\r\n", "3;" + "e".repeat(20000) + "\r\nabc\r\n", "2\r\nabcd\r\n", "0x2\r\nab\r\n"]),
+        ),
+        payload,
+      ]);
       malformed = true;
       incomplete = true;
       break;
@@ -921,63 +1121,87 @@ function rawCase(rng: Rng): { data: Buffer[]; requests: SentRequest[]; name: str
   const valid = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
   return rng.weighted<() => { data: Buffer[]; requests: SentRequest[]; name: string; allowNoResponse?: boolean }>([
     [2, () => one(Buffer.concat([Buffer.from(rng.pick(["X", "\u0000", "\u00ff", "{", "GE\u0000"]), "latin1"), rng.bytes(rng.int(0, 300))]), "raw-junk")],
-    [4, () => one(rng.pick([
-      "GARBAGE\r\n\r\n",
-      "GET\r\n\r\n",
-      "GET / HTTP/9.9\r\nHost: x\r\n\r\n",
-      "GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n",
-      "GET  / HTTP/1.1\r\nHost: x\r\n\r\n",
-      "get /health HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET /\u0000 HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET /a b HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET /health\r\n\r\n",
-      "GET /health HTTP/1\r\nHost: x\r\n\r\n",
-      "GET /health HTTPS/1.1\r\nHost: x\r\n\r\n",
-      "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
-      "CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET /health HTTP/1.1\nHost: x\n\n",
-      "GET /health HTTP/1.1\rHost: x\r\r",
-      " GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET /health HTTP/1.1\r\n Host: x\r\n\r\n",
-      "GET /health HTTP/1.1\r\nHost : x\r\n\r\n",
-      "GET /health HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n",
-      "GET /health HTTP/1.1\r\nHost: x\r\nX: a\r\n  folded\r\n\r\n",
-      "GET /health HTTP/1.1\r\nHost: x\r\nX-\u00ff: 1\r\n\r\n",
-      "GET /health HTTP/1.1\r\nHost: x\r\nX: \u0000\r\n\r\n",
-      "GET /api/v1/files/%ff%fe HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET /api/v1/files/% HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET /compatible-mode/v1/files/%zz HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET http://127.0.0.1/health HTTP/1.1\r\nHost: x\r\n\r\n",
-      "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
-      "GET /health HTTP/1.0\r\n\r\n",
-      "GET /health HTTP/1.1\r\n\r\n",
-      "GET /health HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
-      "GET /health HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-      "GET /health HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
-      "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n{}",
-      "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
-      "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked, gzip\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
-      "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-Trailer: 1\r\n\r\n",
-      "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n",
-      "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\n{}\n0\n\n",
-      "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2;ext=\"a\r\n{}\r\n0\r\n\r\n",
-      "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
-      "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 5\r\n\r\nhello",
-      "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nhello",
-      "POST /oss-upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data\r\nContent-Length: 1\r\n\r\nx",
-      "POST /oss-upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=abc\r\nContent-Length: 20\r\n\r\n--abc\r\nxxxxxxxxxx\r\n",
-      "DELETE /admin/v1/keys/%ff HTTP/1.1\r\nHost: x\r\n\r\n",
-    ]), "raw-line")],
+    [
+      4,
+      () =>
+        one(
+          rng.pick([
+            "GARBAGE\r\n\r\n",
+            "GET\r\n\r\n",
+            "GET / HTTP/9.9\r\nHost: x\r\n\r\n",
+            "GET / HTTP/1.1 extra\r\nHost: x\r\n\r\n",
+            "GET  / HTTP/1.1\r\nHost: x\r\n\r\n",
+            "get /health HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /\u0000 HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /a b HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /health\r\n\r\n",
+            "GET /health HTTP/1\r\nHost: x\r\n\r\n",
+            "GET /health HTTPS/1.1\r\nHost: x\r\n\r\n",
+            "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+            "CONNECT 127.0.0.1:1 HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /health HTTP/1.1\nHost: x\n\n",
+            "GET /health HTTP/1.1\rHost: x\r\r",
+            " GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /health HTTP/1.1\r\n Host: x\r\n\r\n",
+            "GET /health HTTP/1.1\r\nHost : x\r\n\r\n",
+            "GET /health HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n",
+            "GET /health HTTP/1.1\r\nHost: x\r\nX: a\r\n  folded\r\n\r\n",
+            "GET /health HTTP/1.1\r\nHost: x\r\nX-\u00ff: 1\r\n\r\n",
+            "GET /health HTTP/1.1\r\nHost: x\r\nX: \u0000\r\n\r\n",
+            "GET /api/v1/files/%ff%fe HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /api/v1/files/% HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /compatible-mode/v1/files/%zz HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET http://127.0.0.1/health HTTP/1.1\r\nHost: x\r\n\r\n",
+            "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
+            "GET /health HTTP/1.0\r\n\r\n",
+            "GET /health HTTP/1.1\r\n\r\n",
+            "GET /health HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+            "GET /health HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            "GET /health HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
+            "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n{}",
+            "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+            "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked, gzip\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+            "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\nX-Trailer: 1\r\n\r\n",
+            "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n",
+            "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\n{}\n0\n\n",
+            'POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2;ext="a\r\n{}\r\n0\r\n\r\n',
+            "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+            "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 5\r\n\r\nhello",
+            "POST /api/v1/tokenizer HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nhello",
+            "POST /oss-upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data\r\nContent-Length: 1\r\n\r\nx",
+            "POST /oss-upload HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=abc\r\nContent-Length: 20\r\n\r\n--abc\r\nxxxxxxxxxx\r\n",
+            "DELETE /admin/v1/keys/%ff HTTP/1.1\r\nHost: x\r\n\r\n",
+          ]),
+          "raw-line",
+        ),
+    ],
     [1, () => one(`GET /${"a".repeat(rng.pick([9000, 17000, 70000]))} HTTP/1.1\r\nHost: x\r\n\r\n`, "raw-longline")],
-    [1, () => one(`GET /health HTTP/1.1\r\nHost: x\r\n${Array.from({ length: rng.pick([200, 1000, 5000]) }, (_, i) => `X-${i}: ${"v".repeat(20)}`).join("\r\n")}\r\n\r\n`, "raw-headers")],
+    [
+      1,
+      () =>
+        one(
+          `GET /health HTTP/1.1\r\nHost: x\r\n${Array.from({ length: rng.pick([200, 1000, 5000]) }, (_, i) => `X-${i}: ${"v".repeat(20)}`).join("\r\n")}\r\n\r\n`,
+          "raw-headers",
+        ),
+    ],
     [1, () => one(`GET /health HTTP/1.1\r\nHost: x\r\nX: ${"v".repeat(rng.pick([16000, 17000, 200000]))}\r\n\r\n`, "raw-hugeheader")],
-    [2, () => {
-      // Pipelined: a valid request, then a malformed one (the valid one is answered first).
-      const bad = rng.pick(["GARBAGE\r\n\r\n", "GET /health HTTP/1.1\r\nHost: x\r\nX: \u0000\r\n\r\n", valid]);
-      return { data: [Buffer.from(valid + bad, "latin1")], requests: [{ ...sent("/health"), malformedHttp: false }, sent("/health")], name: "raw-pipeline" };
-    }],
-    [1, () => ({ data: [Buffer.from(`GET /health HTTP/1.1\r\nHost: x\r\nX-Partial: ${rng.text(10)}`, "latin1")], requests: [sent("/health")], name: "raw-partial" })],
+    [
+      2,
+      () => {
+        // Pipelined: a valid request, then a malformed one (the valid one is answered first).
+        const bad = rng.pick(["GARBAGE\r\n\r\n", "GET /health HTTP/1.1\r\nHost: x\r\nX: \u0000\r\n\r\n", valid]);
+        return { data: [Buffer.from(valid + bad, "latin1")], requests: [{ ...sent("/health"), malformedHttp: false }, sent("/health")], name: "raw-pipeline" };
+      },
+    ],
+    [
+      1,
+      () => ({
+        data: [Buffer.from(`GET /health HTTP/1.1\r\nHost: x\r\nX-Partial: ${rng.text(10)}`, "latin1")],
+        requests: [sent("/health")],
+        name: "raw-partial",
+      }),
+    ],
   ])();
 }
 

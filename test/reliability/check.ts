@@ -22,7 +22,9 @@ const isString = (v: unknown): v is string => typeof v === "string";
 
 /** The path as the server's dialect choice sees it (duplicate slashes collapsed, query dropped). */
 export function pathOf(target: string): string {
-  return withoutOrigin(target).split(/[?#]/)[0]!.replace(/\/{2,}/g, "/");
+  return withoutOrigin(target)
+    .split(/[?#]/)[0]!
+    .replace(/\/{2,}/g, "/");
 }
 
 /** An absolute-form target (`http://host/path`) as the path it names. */
@@ -31,7 +33,9 @@ function withoutOrigin(target: string): string {
 }
 
 export function isOpenAiTarget(target: string): boolean {
-  return withoutOrigin(target).replace(/\/{2,}/g, "/").startsWith("/compatible-mode");
+  return withoutOrigin(target)
+    .replace(/\/{2,}/g, "/")
+    .startsWith("/compatible-mode");
 }
 
 function nativeErrorProblem(body: unknown): string | undefined {
@@ -148,7 +152,8 @@ const hasKeys =
   };
 
 const nativeGeneration: SuccessCheck = (body) => {
-  if (!isObject(body) || !isObject(body.output) || !isString(body.request_id) || !isObject(body.usage)) return "generation body lacks output, usage or request_id";
+  if (!isObject(body) || !isObject(body.output) || !isString(body.request_id) || !isObject(body.usage))
+    return "generation body lacks output, usage or request_id";
   return undefined;
 };
 const chatCompletion: SuccessCheck = (body) =>

@@ -81,7 +81,9 @@ async function startFuzzServer(): Promise<FuzzServer> {
         try {
           const entry = JSON.parse(line) as { level?: number; msg?: string; err?: { type?: string; message?: string; stack?: string } };
           if ((entry.level ?? 0) >= 50) {
-            errorLogs.push(`${entry.msg ?? ""}: ${entry.err?.type ?? ""} ${entry.err?.message ?? ""} ${(entry.err?.stack ?? "").split("\n").slice(1, 4).join(" | ")}`.trim());
+            errorLogs.push(
+              `${entry.msg ?? ""}: ${entry.err?.type ?? ""} ${entry.err?.message ?? ""} ${(entry.err?.stack ?? "").split("\n").slice(1, 4).join(" | ")}`.trim(),
+            );
           }
         } catch {
           errorLogs.push(`unparsed log line: ${line.slice(0, 200)}`);
@@ -186,7 +188,8 @@ export function preview(data: Buffer | Buffer[], max = 300): string {
 }
 
 function answerPreview(result: RawExchange): string {
-  if (result.responses.length === 0) return result.leftover.length > 0 ? `unparsed: ${preview(result.leftover, 200)}` : `(none${result.error ? `, ${result.error}` : ""})`;
+  if (result.responses.length === 0)
+    return result.leftover.length > 0 ? `unparsed: ${preview(result.leftover, 200)}` : `(none${result.error ? `, ${result.error}` : ""})`;
   const r = result.responses[0]!;
   return `${r.status} ${r.headers["content-type"] ?? ""} ${preview(r.body, 200)}`;
 }
@@ -223,12 +226,20 @@ function judge(fuzzCase: FuzzCase, result: RawExchange, report: FuzzReport): str
 async function servedCorrectly(base: string): Promise<string[]> {
   const problems: string[] = [];
   const headers = { Authorization: `Bearer ${API_KEY}`, "Content-Type": "application/json" };
-  const body = JSON.stringify({ model: "qwen-plus", input: { messages: [{ role: "user", content: "hello" }] }, parameters: { max_tokens: 3, result_format: "message" } });
+  const body = JSON.stringify({
+    model: "qwen-plus",
+    input: { messages: [{ role: "user", content: "hello" }] },
+    parameters: { max_tokens: 3, result_format: "message" },
+  });
   const native = await call(base, "/api/v1/services/aigc/text-generation/generation", { method: "POST", headers, body });
   if (native.status !== 200 || native.body?.output?.choices?.[0]?.message?.role !== "assistant" || typeof native.body?.usage?.output_tokens !== "number") {
     problems.push(`native generation: ${native.status} ${JSON.stringify(native.body).slice(0, 200)}`);
   }
-  const stream = await fetch(base + "/api/v1/services/aigc/text-generation/generation", { method: "POST", headers: { ...headers, "X-DashScope-SSE": "enable" }, body });
+  const stream = await fetch(base + "/api/v1/services/aigc/text-generation/generation", {
+    method: "POST",
+    headers: { ...headers, "X-DashScope-SSE": "enable" },
+    body,
+  });
   const text = await stream.text();
   if (stream.status !== 200 || !/event:result/.test(text) || /event:error/.test(text) || !/"finish_reason":"(stop|length)"/.test(text)) {
     problems.push(`native stream: ${stream.status} ${text.slice(0, 200)}`);
@@ -250,7 +261,8 @@ async function servedCorrectly(base: string): Promise<string[]> {
 export async function runFuzzer(options: FuzzOptions): Promise<FuzzReport> {
   const started = Date.now();
   const crashes: string[] = [];
-  const onCrash = (error: unknown) => crashes.push(error instanceof Error ? `${error.name}: ${error.message} ${(error.stack ?? "").split("\n").slice(1, 4).join(" | ")}` : String(error));
+  const onCrash = (error: unknown) =>
+    crashes.push(error instanceof Error ? `${error.name}: ${error.message} ${(error.stack ?? "").split("\n").slice(1, 4).join(" | ")}` : String(error));
   process.on("uncaughtException", onCrash);
   process.on("unhandledRejection", onCrash);
   const fuzz = await startFuzzServer();
@@ -289,14 +301,18 @@ export async function runFuzzer(options: FuzzOptions): Promise<FuzzReport> {
         report.cases++;
         const problems = judge(fuzzCase, result, report);
         if (options.verbose) {
-          options.progress?.(`case ${index} [${fuzzCase.kind}] ${result.ms} ms\n  sent: ${preview(fuzzCase.data, 600)}\n  got:  ${result.responses.map((r) => `${r.status} ${preview(r.body, 400)}`).join("\n        ") || "(none)"}`);
+          options.progress?.(
+            `case ${index} [${fuzzCase.kind}] ${result.ms} ms\n  sent: ${preview(fuzzCase.data, 600)}\n  got:  ${result.responses.map((r) => `${r.status} ${preview(r.body, 400)}`).join("\n        ") || "(none)"}`,
+          );
         }
         if (problems.length > 0) {
           report.failures.push({ seed: options.seed, index, kind: fuzzCase.kind, problems, sent: preview(fuzzCase.data), answer: answerPreview(result) });
         }
         if (options.progress && Date.now() - lastProgress > 5000) {
           lastProgress = Date.now();
-          options.progress(`${report.cases}/${indices.length} cases, ${report.serverErrors} 5xx, ${report.nonCatalogue} outside the catalogue, ${report.failures.length} failing, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+          options.progress(
+            `${report.cases}/${indices.length} cases, ${report.serverErrors} 5xx, ${report.nonCatalogue} outside the catalogue, ${report.failures.length} failing, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+          );
         }
       }
     };

@@ -21,7 +21,12 @@ function item(part: ContentPart): Json {
       return { image: forwardable(part.source, () => part.prepared && dataUri(part.prepared.mimeType, part.prepared.data)), ...pixels(part.options) };
     case "video": {
       const video = Array.isArray(part.source)
-        ? part.source.map((frame, i) => forwardable(frame, () => { const f = part.prepared?.frames[i]; return f && dataUri(f.mimeType, f.data); }))
+        ? part.source.map((frame, i) =>
+            forwardable(frame, () => {
+              const f = part.prepared?.frames[i];
+              return f && dataUri(f.mimeType, f.data);
+            }),
+          )
         : forwardable(part.source, () => part.prepared?.file && dataUri(part.prepared.file.mimeType, part.prepared.file.data));
       return { video, ...pixels(part.options) };
     }

@@ -2,15 +2,7 @@ import { textOf } from "../../core/content.ts";
 import type { Llama, LlamaContext, LlamaContextOptions, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { errors, invalidParameter } from "../../core/errors.ts";
 import { THINK_CLOSE } from "../../features/index.ts";
-import type {
-  Backend,
-  BackendStats,
-  Capabilities,
-  EngineEvent,
-  GenerationRequest,
-  TokenizeInput,
-  TokenizeResult,
-} from "../../core/types.ts";
+import type { Backend, BackendStats, Capabilities, EngineEvent, GenerationRequest, TokenizeInput, TokenizeResult } from "../../core/types.ts";
 import { mergeStreams } from "../../core/asyncQueue.ts";
 import { ChatTemplate } from "./chatTemplate.ts";
 import { runChoice, type ChoicePlan } from "./choiceRun.ts";

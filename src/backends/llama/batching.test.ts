@@ -4,7 +4,8 @@ import type { BatchItem } from "node-llama-cpp";
 import { chunkedPrefillStrategy } from "./batching.ts";
 
 const item = (tokens: number): BatchItem => ({ tokens: Array.from({ length: tokens }, (_, i) => i) as never, logits: [], evaluationPriority: 5 });
-const amounts = (chosen: { item: BatchItem; processAmount: number }[], items: BatchItem[]) => items.map((i) => chosen.find((c) => c.item === i)?.processAmount ?? 0);
+const amounts = (chosen: { item: BatchItem; processAmount: number }[], items: BatchItem[]) =>
+  items.map((i) => chosen.find((c) => c.item === i)?.processAmount ?? 0);
 
 describe("chunkedPrefillStrategy", () => {
   it("a lone prompt takes the whole batch", () => {
@@ -21,7 +22,10 @@ describe("chunkedPrefillStrategy", () => {
     const items = [item(1000), item(10), item(1000)];
     const chosen = chunkedPrefillStrategy(128)({ items, size: 512 });
     assert.deepEqual(amounts(chosen, items), [251, 10, 251]);
-    assert.equal(chosen.reduce((sum, c) => sum + c.processAmount, 0), 512);
+    assert.equal(
+      chosen.reduce((sum, c) => sum + c.processAmount, 0),
+      512,
+    );
   });
 
   it("never exceeds the batch size, even with more generating sequences than room", () => {

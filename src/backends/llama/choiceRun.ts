@@ -79,8 +79,7 @@ export async function* runChoice(
     startInReasoning: plan.startInReasoning,
     ...(constraints.parseToolCalls ? { tools: {} } : {}),
   });
-  let grammar: LlamaGrammarEvaluationState | undefined =
-    constraints.answerGrammar && !thinking ? newState(model, constraints.answerGrammar) : undefined;
+  let grammar: LlamaGrammarEvaluationState | undefined = constraints.answerGrammar && !thinking ? newState(model, constraints.answerGrammar) : undefined;
   const history: Token[] = [...plan.promptTokens];
   let generated = 0;
   let reasoningTokens = 0;

@@ -173,7 +173,11 @@ export async function checkContextMemory(
 ): Promise<number> {
   const onGpu = model.gpuLayers > 0;
   const machine = total ?? totalmem() + (onGpu ? (await model.llama.getVramState()).total : 0);
-  checkKvCacheBound(model.fileInfo, { contextSize: options.contextSize, parallel: options.parallel, onGpu }, { available, total: Math.max(machine, available) });
+  checkKvCacheBound(
+    model.fileInfo,
+    { contextSize: options.contextSize, parallel: options.parallel, onGpu },
+    { available, total: Math.max(machine, available) },
+  );
   const needed = await model.fileInsights.estimateContextResourceRequirementsV2({
     contextSize: options.contextSize,
     sequences: options.parallel,

@@ -7,7 +7,17 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ensureTestModel } from "../../testmodels/index.ts";
-import { checkModelFile, explainModelLoadFailure, isRemoteSource, ModelLoadError, ModelSourceError, parseGgufMetadata, parseHfUri, readGgufMetadata, resolveModelSource } from "./modelSource.ts";
+import {
+  checkModelFile,
+  explainModelLoadFailure,
+  isRemoteSource,
+  ModelLoadError,
+  ModelSourceError,
+  parseGgufMetadata,
+  parseHfUri,
+  readGgufMetadata,
+  resolveModelSource,
+} from "./modelSource.ts";
 
 describe("model sources", () => {
   it("parses hf: URIs with a file path or a quantization tag", () => {
@@ -118,31 +128,55 @@ describe("model files that cannot be loaded, in plain words", () => {
     await refuses(await file("empty.gguf", ""), /^the file is empty \(0 bytes\)/);
     await refuses(await file("page.gguf", "<!DOCTYPE html><html>Not Found</html>"), /^it is an HTML page, not a GGUF model/);
     await refuses(await file("lfs.gguf", "version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 1\n"), /^it is a Git LFS pointer, not the model/);
-    await refuses(await file("text.gguf", "\u0000\u0001binary"), /^it is not a GGUF model file \(it starts with "\\u0000\\u0001bi"; a GGUF file starts with "GGUF"\)$/);
+    await refuses(
+      await file("text.gguf", "\u0000\u0001binary"),
+      /^it is not a GGUF model file \(it starts with "\\u0000\\u0001bi"; a GGUF file starts with "GGUF"\)$/,
+    );
     await refuses(await file("short.gguf", "GGUF\u0003"), /^the file is truncated: 5 bytes is shorter than a GGUF header/);
     await checkModelFile(await file("ok.gguf", tiny));
   });
 
   it("explainModelLoadFailure: truncated header, no or unknown architecture, llama.cpp's reason otherwise", async () => {
-    assert.match(await explainModelLoadFailure(await file("cut.gguf", tiny.subarray(0, 40)), new Error("Failed to load model")), /^its GGUF header is truncated or corrupt: download the file again$/);
+    assert.match(
+      await explainModelLoadFailure(await file("cut.gguf", tiny.subarray(0, 40)), new Error("Failed to load model")),
+      /^its GGUF header is truncated or corrupt: download the file again$/,
+    );
     const noArch = Buffer.from(tiny);
     noArch.write("general.architecturX", noArch.indexOf("general.architecture"), "latin1");
-    assert.match(await explainModelLoadFailure(await file("noarch.gguf", noArch), new Error("Failed to load model")), /names no model architecture \(general\.architecture is missing\)/);
+    assert.match(
+      await explainModelLoadFailure(await file("noarch.gguf", noArch), new Error("Failed to load model")),
+      /names no model architecture \(general\.architecture is missing\)/,
+    );
     const unknown = Buffer.from(tiny);
     unknown.write("zzzzz", unknown.indexOf("general.architecture") + "general.architecture".length + 12, "latin1");
-    assert.match(await explainModelLoadFailure(await file("zzzzz.gguf", unknown), new Error("Failed to load model")), /architecture "zzzzz" is not one this engine/);
+    assert.match(
+      await explainModelLoadFailure(await file("zzzzz.gguf", unknown), new Error("Failed to load model")),
+      /architecture "zzzzz" is not one this engine/,
+    );
     assert.equal(
-      await explainModelLoadFailure(await file("other.gguf", tiny), new Error("Failed to load model"), undefined, ["llama_model_load: error loading model: missing tensor 'output_norm.weight'"]),
+      await explainModelLoadFailure(await file("other.gguf", tiny), new Error("Failed to load model"), undefined, [
+        "llama_model_load: error loading model: missing tensor 'output_norm.weight'",
+      ]),
       "llama.cpp could not load it: missing tensor 'output_norm.weight'",
     );
   });
 
   it("readGgufMetadata: the scalars and short numeric lists, nested by key, the vocabulary skipped", async () => {
-    const metadata = (await readGgufMetadata(await file("meta.gguf", tiny))) as { general: { architecture: string }; llama: Record<string, unknown>; tokenizer: { ggml: Record<string, unknown> } };
+    const metadata = (await readGgufMetadata(await file("meta.gguf", tiny))) as {
+      general: { architecture: string };
+      llama: Record<string, unknown>;
+      tokenizer: { ggml: Record<string, unknown> };
+    };
     assert.equal(metadata.general.architecture, "llama");
     assert.equal(metadata.llama.block_count, 2);
     assert.equal(metadata.llama.context_length, 4096);
-    assert.deepEqual(metadata.llama.attention, { head_count: 4, head_count_kv: 2, key_length: 16, value_length: 16, layer_norm_rms_epsilon: (metadata.llama.attention as { layer_norm_rms_epsilon: number }).layer_norm_rms_epsilon });
+    assert.deepEqual(metadata.llama.attention, {
+      head_count: 4,
+      head_count_kv: 2,
+      key_length: 16,
+      value_length: 16,
+      layer_norm_rms_epsilon: (metadata.llama.attention as { layer_norm_rms_epsilon: number }).layer_norm_rms_epsilon,
+    });
     assert.equal(metadata.tokenizer.ggml.tokens, undefined, "string arrays are skipped");
     assert.equal(await readGgufMetadata(await file("cut2.gguf", tiny.subarray(0, 200))), undefined);
     assert.equal(parseGgufMetadata(Buffer.from("not a gguf at all, really")), undefined);

@@ -100,8 +100,10 @@ export async function checkModelFile(path: string): Promise<void> {
   }
   const start = head.toString("latin1");
   if (!start.startsWith(GGUF_MAGIC)) {
-    if (start.startsWith("version https://git-lfs")) throw new ModelLoadError(path, "it is a Git LFS pointer, not the model: fetch the file itself (git lfs pull, or openscope pull hf:…)");
-    if (/^\s*<(!doctype|html|\?xml)/i.test(start)) throw new ModelLoadError(path, "it is an HTML page, not a GGUF model (a download that saved an error page?)");
+    if (start.startsWith("version https://git-lfs"))
+      throw new ModelLoadError(path, "it is a Git LFS pointer, not the model: fetch the file itself (git lfs pull, or openscope pull hf:…)");
+    if (/^\s*<(!doctype|html|\?xml)/i.test(start))
+      throw new ModelLoadError(path, "it is an HTML page, not a GGUF model (a download that saved an error page?)");
     const shown = JSON.stringify(head.subarray(0, 4).toString("latin1")).replace(/[^\x20-\x7e]/g, "?");
     throw new ModelLoadError(path, `it is not a GGUF model file (it starts with ${shown}; a GGUF file starts with "GGUF")`);
   }
@@ -173,17 +175,38 @@ export function parseGgufMetadata(buffer: Buffer): Record<string, unknown> | und
     if (bytes === undefined) throw new RangeError(`unknown GGUF value type ${type}`);
     let value: unknown;
     switch (type) {
-      case 0: value = buffer.readUInt8(at); break;
-      case 1: value = buffer.readInt8(at); break;
-      case 2: value = buffer.readUInt16LE(at); break;
-      case 3: value = buffer.readInt16LE(at); break;
-      case 4: value = buffer.readUInt32LE(at); break;
-      case 5: value = buffer.readInt32LE(at); break;
-      case 6: value = buffer.readFloatLE(at); break;
-      case 7: value = buffer.readUInt8(at) !== 0; break;
-      case 10: value = Number(buffer.readBigUInt64LE(at)); break;
-      case 11: value = Number(buffer.readBigInt64LE(at)); break;
-      default: value = buffer.readDoubleLE(at);
+      case 0:
+        value = buffer.readUInt8(at);
+        break;
+      case 1:
+        value = buffer.readInt8(at);
+        break;
+      case 2:
+        value = buffer.readUInt16LE(at);
+        break;
+      case 3:
+        value = buffer.readInt16LE(at);
+        break;
+      case 4:
+        value = buffer.readUInt32LE(at);
+        break;
+      case 5:
+        value = buffer.readInt32LE(at);
+        break;
+      case 6:
+        value = buffer.readFloatLE(at);
+        break;
+      case 7:
+        value = buffer.readUInt8(at) !== 0;
+        break;
+      case 10:
+        value = Number(buffer.readBigUInt64LE(at));
+        break;
+      case 11:
+        value = Number(buffer.readBigInt64LE(at));
+        break;
+      default:
+        value = buffer.readDoubleLE(at);
     }
     at += bytes;
     return value;
@@ -239,7 +262,10 @@ const KNOWN_ARCHITECTURES = new Set<string>(
 export async function explainModelLoadFailure(path: string, error: unknown, llama?: Llama, engineLog: readonly string[] = []): Promise<string> {
   const corrupt = "its GGUF header is truncated or corrupt: download the file again";
   // node-llama-cpp's reader reads past the end of a cut header without a word; this one does not.
-  const size = await stat(path).then((s) => s.size, () => 0);
+  const size = await stat(path).then(
+    (s) => s.size,
+    () => 0,
+  );
   if (size <= METADATA_READ_LIMIT && (await readGgufMetadata(path)) === undefined) return corrupt;
   let info: GgufFileInfo;
   try {
@@ -258,13 +284,17 @@ export async function explainModelLoadFailure(path: string, error: unknown, llam
   if (llama && info.splicedParts === 1 && info.infoEndOffset !== undefined) {
     try {
       const needed = info.infoEndOffset + (await GgufInsights.from(info, llama)).modelSize;
-      if (size < needed) return `the file is truncated: ${size.toLocaleString("en-US")} bytes, its tensors need at least ${needed.toLocaleString("en-US")}. Download it again`;
+      if (size < needed)
+        return `the file is truncated: ${size.toLocaleString("en-US")} bytes, its tensors need at least ${needed.toLocaleString("en-US")}. Download it again`;
     } catch {
       // Unknown tensor types and the like: llama.cpp's message below.
     }
   }
   // llama.cpp's own reason ("llama_model_load: error loading model: …") says more than node-llama-cpp's "Failed to load model".
-  const engineReason = [...engineLog].reverse().find((line) => /error loading model: /.test(line))?.replace(/^.*error loading model: /, "");
+  const engineReason = [...engineLog]
+    .reverse()
+    .find((line) => /error loading model: /.test(line))
+    ?.replace(/^.*error loading model: /, "");
   const message = engineReason ?? (error instanceof Error ? error.message : String(error)).split("\n")[0];
   return `llama.cpp could not load it: ${message}`;
 }
@@ -303,7 +333,11 @@ export async function resolveModelSource(source: string, options: ResolveOptions
     try {
       await access(path, constants.R_OK);
     } catch {
-      throw new ModelSourceError(`Model file not found or not readable: ${path} (check --model, OPENSCOPE_MODEL or the model's source in the config file)`, false, true);
+      throw new ModelSourceError(
+        `Model file not found or not readable: ${path} (check --model, OPENSCOPE_MODEL or the model's source in the config file)`,
+        false,
+        true,
+      );
     }
     return path;
   }
@@ -312,7 +346,10 @@ export async function resolveModelSource(source: string, options: ResolveOptions
   }
   const cached = await resolveModelFile(source, { directory: options.cacheDir, download: false, cli: false }).catch(() => undefined);
   if (cached) {
-    const exists = await access(cached, constants.R_OK).then(() => true, () => false);
+    const exists = await access(cached, constants.R_OK).then(
+      () => true,
+      () => false,
+    );
     if (exists) return cached;
   }
   const host = sourceHost(source);

@@ -73,7 +73,10 @@ describe("OutputAssembler", () => {
     const bytes = Buffer.from(text, "utf8");
     const vocab: Uint8Array[] = [];
     for (let i = 0; i < bytes.length; i += 3) vocab.push(bytes.subarray(i, Math.min(bytes.length, i + 3)));
-    const { pieces } = run(new OutputAssembler(byteVocab(vocab), noStop), vocab.map((_, i) => i));
+    const { pieces } = run(
+      new OutputAssembler(byteVocab(vocab), noStop),
+      vocab.map((_, i) => i),
+    );
     assert.equal(pieces.join(""), text);
   });
 });

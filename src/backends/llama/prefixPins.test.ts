@@ -4,7 +4,7 @@ import { PrefixPins } from "./prefixPins.ts";
 
 describe("PrefixPins", () => {
   it("a pinned slot ranks below free unpinned ones for prompts that would evict its prefix", () => {
-    let now = 0;
+    const now = 0;
     const pins = new PrefixPins<string>(1000, () => now);
     pins.pin("a", 100);
     assert.equal(pins.score("a", 0), -1);

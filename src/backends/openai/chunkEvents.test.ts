@@ -138,7 +138,12 @@ for (const [file, expected] of Object.entries(EXPECTED)) {
     });
 
     it("concatenates the content", todo("content"), () => {
-      assert.equal(deltas(result.events).map((e) => e.content ?? "").join(""), expected.content);
+      assert.equal(
+        deltas(result.events)
+          .map((e) => e.content ?? "")
+          .join(""),
+        expected.content,
+      );
       if (expected.logprobs) {
         const tokens = deltas(result.events).flatMap((e) => e.logprobs ?? []);
         assert.equal(tokens.map((t: TokenLogprob) => t.token).join(""), expected.content);
@@ -146,7 +151,12 @@ for (const [file, expected] of Object.entries(EXPECTED)) {
     });
 
     it("concatenates the reasoning", todo("reasoning"), () => {
-      assert.equal(deltas(result.events).map((e) => e.reasoning ?? "").join(""), expected.thought ?? "");
+      assert.equal(
+        deltas(result.events)
+          .map((e) => e.reasoning ?? "")
+          .join(""),
+        expected.thought ?? "",
+      );
     });
 
     it("reassembles the tool calls", todo("toolCalls"), () => {

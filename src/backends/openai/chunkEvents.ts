@@ -69,7 +69,12 @@ export class ChunkTranslator implements StreamTranslator {
       }
       if (choice.finish_reason) {
         progress.finished = true;
-        events.push({ type: "finish", index: index + this.indexOffset, reason: FINISH[choice.finish_reason as string] ?? "stop", usage: this.#usage(progress) });
+        events.push({
+          type: "finish",
+          index: index + this.indexOffset,
+          reason: FINISH[choice.finish_reason as string] ?? "stop",
+          usage: this.#usage(progress),
+        });
       }
     }
     if (usage) this.#applyUsage(usage, events);
@@ -84,7 +89,15 @@ export class ChunkTranslator implements StreamTranslator {
   #progress(index: number): ChoiceProgress {
     let progress = this.#choices.get(index);
     if (!progress) {
-      progress = { outputTokens: 0, reasoningTokens: 0, calls: new Set(), finished: false, thoughtStarted: false, heldThoughtNewlines: "", answerStarted: false };
+      progress = {
+        outputTokens: 0,
+        reasoningTokens: 0,
+        calls: new Set(),
+        finished: false,
+        thoughtStarted: false,
+        heldThoughtNewlines: "",
+        answerStarted: false,
+      };
       this.#choices.set(index, progress);
     }
     return progress;

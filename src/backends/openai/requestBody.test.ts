@@ -59,12 +59,15 @@ describe("upstreamBody: one core request, each engine's dialect", () => {
 
   it("messages keep tool calls and results; fan-out seeds differ per choice; tools, format and logprobs pass through", () => {
     const body = upstreamBody(
-      request({ seed: 10 }, {
-        tools: [{ name: "f", parameters: {} }],
-        toolChoice: { type: "function", name: "f" },
-        responseFormat: { type: "json_object" },
-        logprobs: { topLogprobs: 2 },
-      }),
+      request(
+        { seed: 10 },
+        {
+          tools: [{ name: "f", parameters: {} }],
+          toolChoice: { type: "function", name: "f" },
+          responseFormat: { type: "json_object" },
+          logprobs: { topLogprobs: 2 },
+        },
+      ),
       "served-name",
       KIND_TRAITS.ollama,
       1,

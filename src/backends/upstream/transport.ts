@@ -74,7 +74,7 @@ async function refusal(response: Response): Promise<ApiError> {
   try {
     const body = JSON.parse(text) as { code?: unknown; message?: unknown; error?: { message?: unknown } | string };
     if (typeof body.code === "string" && typeof body.message === "string") return new ApiError(response.status, body.code, body.message);
-    const message = typeof body.error === "string" ? body.error : body.error?.message ?? body.message;
+    const message = typeof body.error === "string" ? body.error : (body.error?.message ?? body.message);
     return invalidParameter(`The upstream engine refused the request (HTTP ${response.status}): ${String(message ?? text)}`);
   } catch {
     return invalidParameter(`The upstream engine refused the request (HTTP ${response.status}): ${text.slice(0, 500)}`);
@@ -97,7 +97,10 @@ export class UpstreamTransport {
     this.#options = options;
     this.pool = new ReplicaPool(options.replicas, { cooldownMs: options.cooldownMs, authCooldownMs: options.authCooldownMs });
     if (options.maxConcurrency !== undefined) {
-      this.#gate = new SlotPool(Array.from({ length: options.maxConcurrency }, (_, i) => i), options.maxQueue ?? 64);
+      this.#gate = new SlotPool(
+        Array.from({ length: options.maxConcurrency }, (_, i) => i),
+        options.maxQueue ?? 64,
+      );
     }
     if (options.healthIntervalMs > 0) {
       this.#health = setInterval(() => void this.checkHealth(), options.healthIntervalMs);

@@ -47,7 +47,10 @@ export async function extractText(filename: string, bytes: Buffer): Promise<Extr
     const text = await extractKind(kind, bytes);
     return { ok: true, text: normalize(text) };
   } catch (error) {
-    return { ok: false, reason: `could not read ${kind === "text" || kind === "markdown" ? "the text" : `the ${kind.toUpperCase()} document`}: ${messageOf(error)}` };
+    return {
+      ok: false,
+      reason: `could not read ${kind === "text" || kind === "markdown" ? "the text" : `the ${kind.toUpperCase()} document`}: ${messageOf(error)}`,
+    };
   }
 }
 

@@ -26,10 +26,10 @@ describe("fileReferenceIds", () => {
   it("one or several comma-separated references, whitespace tolerated", () => {
     assert.deepEqual(fileReferenceIds("fileid://file-fe-a"), ["file-fe-a"]);
     assert.deepEqual(fileReferenceIds(" fileid://file-fe-a , fileid://file-fe-b\n"), ["file-fe-a", "file-fe-b"]);
-    assert.deepEqual(
-      fileReferenceIds("fileid://file-fe-WTTG89tIUTd4ByqP3K48R3bn,fileid://file-fe-l92iyRvJm9vHCCfonLckf1o2"),
-      ["file-fe-WTTG89tIUTd4ByqP3K48R3bn", "file-fe-l92iyRvJm9vHCCfonLckf1o2"],
-    );
+    assert.deepEqual(fileReferenceIds("fileid://file-fe-WTTG89tIUTd4ByqP3K48R3bn,fileid://file-fe-l92iyRvJm9vHCCfonLckf1o2"), [
+      "file-fe-WTTG89tIUTd4ByqP3K48R3bn",
+      "file-fe-l92iyRvJm9vHCCfonLckf1o2",
+    ]);
   });
 
   it("anything else is not a reference list", () => {

@@ -13,10 +13,10 @@
  * transformers `_get_feat_extract_output_lengths`; not verifiable against the captioner
  * capture (152 audio tokens) because that file's duration is unknown.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { MediaDecodeError } from './image.ts';
-import { MediaProcessError, runProcess, stderrSummary, withTempDir } from './process.ts';
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { MediaDecodeError } from "./image.ts";
+import { MediaProcessError, runProcess, stderrSummary, withTempDir } from "./process.ts";
 
 export const AUDIO_SAMPLE_RATE = 16_000;
 /** Qwen2-Audio / Whisper window. */
@@ -33,7 +33,7 @@ export interface PreparedAudio {
 export interface PrepareAudioOptions {
   timeoutMs?: number | undefined;
   /** Which counting rule (default 'qwen2-audio'). */
-  tokenRule?: 'qwen2-audio' | 'qwen3-omni' | undefined;
+  tokenRule?: "qwen2-audio" | "qwen3-omni" | undefined;
   /** Refuse audio longer than this (seconds); default: no limit. */
   maxDurationSeconds?: number | undefined;
 }
@@ -61,40 +61,53 @@ export function qwen3OmniAudioTokens(samples: number): number {
 
 /** Locate the PCM `data` chunk of a RIFF/WAVE buffer. */
 export function wavDataSize(wav: Buffer): number {
-  if (wav.length < 12 || wav.toString('ascii', 0, 4) !== 'RIFF' || wav.toString('ascii', 8, 12) !== 'WAVE') {
-    throw new MediaDecodeError('The audio could not be converted: ffmpeg produced no WAV output.');
+  if (wav.length < 12 || wav.toString("ascii", 0, 4) !== "RIFF" || wav.toString("ascii", 8, 12) !== "WAVE") {
+    throw new MediaDecodeError("The audio could not be converted: ffmpeg produced no WAV output.");
   }
   let off = 12;
   while (off + 8 <= wav.length) {
-    const id = wav.toString('ascii', off, off + 4);
+    const id = wav.toString("ascii", off, off + 4);
     const size = wav.readUInt32LE(off + 4);
-    if (id === 'data') return Math.min(size, wav.length - off - 8);
+    if (id === "data") return Math.min(size, wav.length - off - 8);
     off += 8 + size + (size % 2);
   }
-  throw new MediaDecodeError('The audio could not be converted: no data chunk in WAV output.');
+  throw new MediaDecodeError("The audio could not be converted: no data chunk in WAV output.");
 }
 
 /** Decode any ffmpeg-readable audio (or the audio track of a video) to 16 kHz mono WAV. */
 export async function prepareAudio(bytes: Buffer, opts: PrepareAudioOptions = {}): Promise<PreparedAudio> {
-  if (bytes.length === 0) throw new MediaDecodeError('The audio is empty.');
+  if (bytes.length === 0) throw new MediaDecodeError("The audio is empty.");
   return withTempDir(async (dir) => {
-    const input = join(dir, 'input');
-    const output = join(dir, 'out.wav');
+    const input = join(dir, "input");
+    const output = join(dir, "out.wav");
     await writeFile(input, bytes);
     try {
       await runProcess(
-        'ffmpeg',
+        "ffmpeg",
         [
-          '-hide_banner', '-nostdin', '-v', 'error',
-          '-i', input,
-          '-map', '0:a:0',
-          '-vn', '-sn', '-dn',
-          '-ac', '1',
-          '-ar', String(AUDIO_SAMPLE_RATE),
-          '-c:a', 'pcm_s16le',
-          '-map_metadata', '-1',
-          '-fflags', '+bitexact',
-          '-f', 'wav',
+          "-hide_banner",
+          "-nostdin",
+          "-v",
+          "error",
+          "-i",
+          input,
+          "-map",
+          "0:a:0",
+          "-vn",
+          "-sn",
+          "-dn",
+          "-ac",
+          "1",
+          "-ar",
+          String(AUDIO_SAMPLE_RATE),
+          "-c:a",
+          "pcm_s16le",
+          "-map_metadata",
+          "-1",
+          "-fflags",
+          "+bitexact",
+          "-f",
+          "wav",
           output,
         ],
         { timeoutMs: opts.timeoutMs ?? 60_000, maxStdoutBytes: 1024 * 1024 },
@@ -107,14 +120,12 @@ export async function prepareAudio(bytes: Buffer, opts: PrepareAudioOptions = {}
     }
     const wav = await readFile(output);
     const samples = Math.floor(wavDataSize(wav) / 2);
-    if (samples === 0) throw new MediaDecodeError('The audio could not be decoded: it contains no samples.');
+    if (samples === 0) throw new MediaDecodeError("The audio could not be decoded: it contains no samples.");
     const durationSeconds = samples / AUDIO_SAMPLE_RATE;
     if (opts.maxDurationSeconds !== undefined && durationSeconds > opts.maxDurationSeconds) {
-      throw new MediaDecodeError(
-        `The audio is ${durationSeconds.toFixed(1)} s long; at most ${opts.maxDurationSeconds} s are allowed.`,
-      );
+      throw new MediaDecodeError(`The audio is ${durationSeconds.toFixed(1)} s long; at most ${opts.maxDurationSeconds} s are allowed.`);
     }
-    const tokens = opts.tokenRule === 'qwen3-omni' ? qwen3OmniAudioTokens(samples) : qwen2AudioTokens(samples);
+    const tokens = opts.tokenRule === "qwen3-omni" ? qwen3OmniAudioTokens(samples) : qwen2AudioTokens(samples);
     return { wav16kMono: wav, durationSeconds, tokens, samples };
   });
 }

@@ -93,7 +93,11 @@ async function refused(promise: Promise<unknown>, code: string, pattern: RegExp)
 describe("MediaFetcher: SSRF", () => {
   it("refuses 127.0.0.1 by default, without connecting", async () => {
     const before = connections;
-    const error = await refused(new MediaFetcher().fetch(local("/image.png"), "image"), "InvalidURL", /^Invalid URL provided in your request: http:\/\/127\.0\.0\.1:\d+\/image\.png \(/);
+    const error = await refused(
+      new MediaFetcher().fetch(local("/image.png"), "image"),
+      "InvalidURL",
+      /^Invalid URL provided in your request: http:\/\/127\.0\.0\.1:\d+\/image\.png \(/,
+    );
     assert.doesNotMatch(error.message, /ECONN|stack|at /);
     assert.equal(connections, before);
   });
@@ -116,7 +120,11 @@ describe("MediaFetcher: SSRF", () => {
       await refused(new MediaFetcher({ allowHosts: [entry] }).fetch(local("/image.png"), "image"), "InvalidURL", /private or reserved/);
     }
     // A host-name entry matches the name with its port; another port of the same host stays closed.
-    await refused(new MediaFetcher({ allowHosts: [`localhost:${other}`] }).fetch(`http://localhost:${port}/image.png`, "image"), "InvalidURL", /private or reserved/);
+    await refused(
+      new MediaFetcher({ allowHosts: [`localhost:${other}`] }).fetch(`http://localhost:${port}/image.png`, "image"),
+      "InvalidURL",
+      /private or reserved/,
+    );
     assert.equal(connections, before, "a refused port is never connected to");
     const named = await new MediaFetcher({ allowHosts: [`LOCALHOST:${port}`] }).fetch(`http://localhost:${port}/image.png`, "image").catch((e: unknown) => e);
     if (named instanceof ApiError) assert.equal(named.code, "InvalidParameter");
@@ -194,7 +202,15 @@ describe("MediaFetcher: SSRF", () => {
       ],
     });
     await refused(fetcher.fetch(`http://mixed.invalid:${port}/image.png`, "image"), "InvalidURL", /private or reserved/);
-    await refused(new MediaFetcher({ resolveHost: async () => { throw new Error("ENOTFOUND"); } }).fetch("http://nowhere.invalid/x.png", "image"), "InvalidURL", /does not resolve/);
+    await refused(
+      new MediaFetcher({
+        resolveHost: async () => {
+          throw new Error("ENOTFOUND");
+        },
+      }).fetch("http://nowhere.invalid/x.png", "image"),
+      "InvalidURL",
+      /does not resolve/,
+    );
     assert.equal(connections, before);
   });
 
@@ -207,7 +223,11 @@ describe("MediaFetcher: SSRF", () => {
   it("follows redirects between allowed hosts, and caps them", async () => {
     const media = await allowed().fetch(local("/redirect?to=/image.png"), "image");
     assert.equal(media.contentType, "image/png");
-    await refused(allowed({ maxRedirects: 3 }).fetch(local("/loop"), "image"), "InvalidParameter", /^Failed to download the image from .*: more than 3 redirects$/);
+    await refused(
+      allowed({ maxRedirects: 3 }).fetch(local("/loop"), "image"),
+      "InvalidParameter",
+      /^Failed to download the image from .*: more than 3 redirects$/,
+    );
   });
 
   it("refuses a redirect to another scheme", async () => {
@@ -215,7 +235,11 @@ describe("MediaFetcher: SSRF", () => {
   });
 
   it("reports HTTP errors as download failures", async () => {
-    await refused(allowed().fetch(local("/missing"), "image"), "InvalidParameter", /^Failed to download the image from http:\/\/127\.0\.0\.1:\d+\/missing: the server answered HTTP 404$/);
+    await refused(
+      allowed().fetch(local("/missing"), "image"),
+      "InvalidParameter",
+      /^Failed to download the image from http:\/\/127\.0\.0\.1:\d+\/missing: the server answered HTTP 404$/,
+    );
   });
 
   it("caps the size while streaming, and by Content-Length", async () => {
@@ -228,7 +252,11 @@ describe("MediaFetcher: SSRF", () => {
 
   it("times out promptly on a server that never answers", async () => {
     const started = Date.now();
-    await refused(allowed({ timeoutMs: 300 }).fetch(local("/hang"), "image"), "InvalidParameter", /^Failed to download the image from .*\/hang: timed out after 300 ms$/);
+    await refused(
+      allowed({ timeoutMs: 300 }).fetch(local("/hang"), "image"),
+      "InvalidParameter",
+      /^Failed to download the image from .*\/hang: timed out after 300 ms$/,
+    );
     assert.ok(Date.now() - started < 1500, `took ${Date.now() - started} ms`);
   });
 
@@ -240,7 +268,11 @@ describe("MediaFetcher: SSRF", () => {
   });
 
   it("refuses an HTML page served as image/png", async () => {
-    await refused(allowed().fetch(local("/page.png"), "image"), "InvalidParameter", /^The image at http:\/\/127\.0\.0\.1:\d+\/page\.png is not a supported format\.$/);
+    await refused(
+      allowed().fetch(local("/page.png"), "image"),
+      "InvalidParameter",
+      /^The image at http:\/\/127\.0\.0\.1:\d+\/page\.png is not a supported format\.$/,
+    );
   });
 
   it("reports a refused connection as a download failure", async () => {
@@ -287,14 +319,29 @@ describe("allow_hosts entries", () => {
       ["bad host", /is not a host name/],
     ];
     for (const [entry, pattern] of cases) {
-      assert.throws(() => parseAllowEntry(entry), (error: unknown) => error instanceof AllowHostError && pattern.test(error.message), entry);
+      assert.throws(
+        () => parseAllowEntry(entry),
+        (error: unknown) => error instanceof AllowHostError && pattern.test(error.message),
+        entry,
+      );
     }
     assert.throws(() => new MediaFetcher({ allowHosts: ["10.0.0.0/99"] }), AllowHostError);
   });
 });
 
 describe("MediaFetcher: other sources", () => {
-  for (const source of ["file:///etc/passwd", "/etc/passwd", "../x", "x.png", "ftp://example.com/x.png", "gopher://127.0.0.1/", "javascript:alert(1)", PNG.toString("base64"), "C:\\Windows\\win.ini", "FILE:///etc/passwd"]) {
+  for (const source of [
+    "file:///etc/passwd",
+    "/etc/passwd",
+    "../x",
+    "x.png",
+    "ftp://example.com/x.png",
+    "gopher://127.0.0.1/",
+    "javascript:alert(1)",
+    PNG.toString("base64"),
+    "C:\\Windows\\win.ini",
+    "FILE:///etc/passwd",
+  ]) {
     it(`refuses ${JSON.stringify(source.slice(0, 30))}`, async () => {
       await refused(new MediaFetcher().fetch(source, "image"), "InvalidURL", /^Invalid URL provided in your request: /);
     });
@@ -314,7 +361,11 @@ describe("MediaFetcher: other sources", () => {
     assert.ok(error.message.length < 200, "a data URI is not echoed whole");
     await refused(fetcher.fetch("data:image/png,%89PNG", "image"), "InvalidURL", /only base64 data URIs/);
     await refused(fetcher.fetch("data:image/png;base64,@@@@", "image"), "InvalidURL", /malformed base64/);
-    await refused(new MediaFetcher().fetch(`data:image/png;base64,${Buffer.from("<html>").toString("base64")}`, "image"), "InvalidParameter", /not a supported format/);
+    await refused(
+      new MediaFetcher().fetch(`data:image/png;base64,${Buffer.from("<html>").toString("base64")}`, "image"),
+      "InvalidParameter",
+      /not a supported format/,
+    );
   });
 
   it("resolves oss:// only with ossResolve and a resolver", async () => {
@@ -329,7 +380,11 @@ describe("MediaFetcher: other sources", () => {
     await refused(new MediaFetcher().fetch("oss://dir/a.png", "image", { ossResolve: true }), "InvalidURL", /X-DashScope-OssResourceResolve/);
     assert.deepEqual(await fetcher.fetch("oss://dir/a.png", "image", { ossResolve: true }), { bytes: PNG, contentType: "image/png" });
     await refused(fetcher.fetch("oss://dir/b.png", "image", { ossResolve: true }), "InvalidParameter", /does not exist or has expired/);
-    await refused(fetcher.fetch("oss://dir/a.png", "video", { ossResolve: true }), "InvalidParameter", /The video at oss:\/\/dir\/a\.png is not a supported format/);
+    await refused(
+      fetcher.fetch("oss://dir/a.png", "video", { ossResolve: true }),
+      "InvalidParameter",
+      /The video at oss:\/\/dir\/a\.png is not a supported format/,
+    );
     assert.deepEqual(keys, ["dir/a.png", "dir/b.png", "dir/a.png"]);
   });
 });

@@ -71,12 +71,10 @@ export function describeUrl(source: string): string {
 }
 
 export const mediaErrors = {
-  invalidUrl: (source: string, reason: string) =>
-    new ApiError(400, "InvalidURL", `Invalid URL provided in your request: ${describeUrl(source)} (${reason})`),
+  invalidUrl: (source: string, reason: string) => new ApiError(400, "InvalidURL", `Invalid URL provided in your request: ${describeUrl(source)} (${reason})`),
   downloadFailed: (kind: MediaKind, source: string, reason: string) =>
     invalidParameter(`Failed to download the ${kind} from ${describeUrl(source)}: ${reason}`),
-  unsupportedFormat: (kind: MediaKind, source: string) =>
-    invalidParameter(`The ${kind} at ${describeUrl(source)} is not a supported format.`),
+  unsupportedFormat: (kind: MediaKind, source: string) => invalidParameter(`The ${kind} at ${describeUrl(source)} is not a supported format.`),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -173,7 +171,8 @@ export function parseAllowEntry(raw: string): AllowEntry {
   }
   // Bare IPv6 (several colons, no brackets) takes no port: `[addr]:port` does.
   const address = hostPart.split("/")[0]!;
-  if (hostPart.includes("/") && isIP(address) === 0) throw /^[\d.]+$/.test(address) ? new AllowHostError(`"${raw}" is not a valid CIDR range (such as 10.0.0.0/8 or fd00::/8)`) : notUrl();
+  if (hostPart.includes("/") && isIP(address) === 0)
+    throw /^[\d.]+$/.test(address) ? new AllowHostError(`"${raw}" is not a valid CIDR range (such as 10.0.0.0/8 or fd00::/8)`) : notUrl();
   if (isIP(address) !== 0) {
     return { range: parseRange(hostPart, raw), ...(port !== undefined ? { port } : {}) };
   }
@@ -202,7 +201,8 @@ function hostInAllowList(list: AllowList, host: string, port: number): boolean {
 
 function inAllowList(list: AllowList, address: Address, port: number): boolean {
   return list.entries.some(
-    (entry) => entry.range !== undefined && portAllowed(entry, port) && entry.range[0].kind() === address.kind() && address.match(entry.range[0], entry.range[1]),
+    (entry) =>
+      entry.range !== undefined && portAllowed(entry, port) && entry.range[0].kind() === address.kind() && address.match(entry.range[0], entry.range[1]),
   );
 }
 
@@ -340,7 +340,10 @@ export class MediaFetcher {
   #decodeData(source: string, kind: MediaKind): Buffer {
     const comma = source.indexOf(",");
     if (comma < 0) throw mediaErrors.invalidUrl(source, "malformed data URI");
-    const meta = source.slice(5, comma).split(";").map((part) => part.trim().toLowerCase());
+    const meta = source
+      .slice(5, comma)
+      .split(";")
+      .map((part) => part.trim().toLowerCase());
     if (meta.at(-1) !== "base64") throw mediaErrors.invalidUrl(source, "only base64 data URIs are supported");
     const payload = source.slice(comma + 1).replace(/\s+/g, "");
     // Decoded size, checked before decoding.
@@ -441,7 +444,11 @@ export class MediaFetcher {
     const timeoutMs = this.timeoutMs;
     // The socket connects to exactly the addresses that were checked (no second DNS lookup).
     const lookup = ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
-      if (options?.all) callback(null, addresses.map(({ address, family }) => ({ address, family })));
+      if (options?.all)
+        callback(
+          null,
+          addresses.map(({ address, family }) => ({ address, family })),
+        );
       else callback(null, addresses[0]!.address, addresses[0]!.family);
     }) as unknown as LookupFunction;
     const client = url.protocol === "https:" ? https : http;
@@ -506,9 +513,10 @@ export class MediaFetcher {
         },
       );
       request.on("error", (error: NodeJS.ErrnoException) => {
-        const reason = error.code === "CERT_HAS_EXPIRED" || error.code?.startsWith("ERR_TLS") || error.code?.includes("CERT")
-          ? "the TLS certificate was not accepted"
-          : "the connection failed";
+        const reason =
+          error.code === "CERT_HAS_EXPIRED" || error.code?.startsWith("ERR_TLS") || error.code?.includes("CERT")
+            ? "the TLS certificate was not accepted"
+            : "the connection failed";
         finish(new DownloadError(reason));
       });
       if (signal.aborted) onAbort();

@@ -2,20 +2,20 @@
  * Decode and resize real images (sharp / libvips) following the Qwen-VL sizing rules
  * from vision.ts.
  */
-import sharp from 'sharp';
-import { imageTokens, type ImageRules, VisionInputError } from './vision.ts';
+import sharp from "sharp";
+import { imageTokens, type ImageRules, VisionInputError } from "./vision.ts";
 
 /** Refuse images whose decoded size would exceed this many pixels (decompression bombs). */
 export const MAX_INPUT_PIXELS = 268_402_689; // sharp's default limit (0x3FFF × 0x3FFF)
 
 export class MediaDecodeError extends VisionInputError {
-  override name = 'MediaDecodeError';
+  override name = "MediaDecodeError";
 }
 
 export interface PreparedImage {
   /** Resized image (PNG when the source has alpha or is lossless, JPEG otherwise). */
   bytes: Buffer;
-  mimeType: 'image/png' | 'image/jpeg';
+  mimeType: "image/png" | "image/jpeg";
   width: number;
   height: number;
   originalWidth: number;
@@ -25,7 +25,7 @@ export interface PreparedImage {
 
 export interface PrepareImageOptions {
   /** Force an output format; default: PNG for png/gif/webp-with-alpha/tiff sources, JPEG otherwise. */
-  format?: 'png' | 'jpeg' | undefined;
+  format?: "png" | "jpeg" | undefined;
   /** JPEG quality (default 90). */
   jpegQuality?: number | undefined;
 }
@@ -34,12 +34,12 @@ export interface PrepareImageOptions {
 export async function imageSize(bytes: Buffer): Promise<{ width: number; height: number; format: string; hasAlpha: boolean }> {
   let meta: sharp.Metadata;
   try {
-    meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' }).metadata();
+    meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: "error" }).metadata();
   } catch (err) {
     throw new MediaDecodeError(`The image could not be decoded: ${(err as Error).message}`);
   }
   if (!meta.width || !meta.height || !meta.format) {
-    throw new MediaDecodeError('The image could not be decoded: unknown format or size.');
+    throw new MediaDecodeError("The image could not be decoded: unknown format or size.");
   }
   // Orientations 5-8 swap width and height.
   const swap = (meta.orientation ?? 1) >= 5;
@@ -56,25 +56,21 @@ export async function imageSize(bytes: Buffer): Promise<{ width: number; height:
  * Throws MediaDecodeError (a VisionInputError, code InvalidParameter) for corrupt or
  * unsupported input, and VisionInputError for an aspect ratio over 200.
  */
-export async function prepareImage(
-  bytes: Buffer,
-  rules: ImageRules,
-  opts: PrepareImageOptions = {},
-): Promise<PreparedImage> {
-  if (bytes.length === 0) throw new MediaDecodeError('The image is empty.');
+export async function prepareImage(bytes: Buffer, rules: ImageRules, opts: PrepareImageOptions = {}): Promise<PreparedImage> {
+  if (bytes.length === 0) throw new MediaDecodeError("The image is empty.");
   const info = await imageSize(bytes);
   const plan = imageTokens(info.height, info.width, rules);
-  const lossless = ['png', 'gif', 'tiff', 'svg'].includes(info.format) || info.hasAlpha;
-  const format = opts.format ?? (lossless ? 'png' : 'jpeg');
+  const lossless = ["png", "gif", "tiff", "svg"].includes(info.format) || info.hasAlpha;
+  const format = opts.format ?? (lossless ? "png" : "jpeg");
   let out: Buffer;
   try {
-    let img = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', pages: 1 })
+    let img = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: "error", pages: 1 })
       .rotate() // apply EXIF orientation
-      .resize(plan.width, plan.height, { fit: 'fill', kernel: 'lanczos3' });
-    if (format === 'png') {
+      .resize(plan.width, plan.height, { fit: "fill", kernel: "lanczos3" });
+    if (format === "png") {
       out = await img.png().toBuffer();
     } else {
-      img = img.flatten({ background: '#ffffff' });
+      img = img.flatten({ background: "#ffffff" });
       out = await img.jpeg({ quality: opts.jpegQuality ?? 90 }).toBuffer();
     }
   } catch (err) {
@@ -82,7 +78,7 @@ export async function prepareImage(
   }
   return {
     bytes: out,
-    mimeType: format === 'png' ? 'image/png' : 'image/jpeg',
+    mimeType: format === "png" ? "image/png" : "image/jpeg",
     width: plan.width,
     height: plan.height,
     originalWidth: info.width,
@@ -92,19 +88,12 @@ export async function prepareImage(
 }
 
 /** Resize an already decoded-size-known image to exact dimensions (used for video frames). */
-export async function resizeTo(
-  bytes: Buffer,
-  width: number,
-  height: number,
-  format: 'png' | 'jpeg' = 'jpeg',
-): Promise<Buffer> {
+export async function resizeTo(bytes: Buffer, width: number, height: number, format: "png" | "jpeg" = "jpeg"): Promise<Buffer> {
   try {
-    const img = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', pages: 1 })
+    const img = sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: "error", pages: 1 })
       .rotate()
-      .resize(width, height, { fit: 'fill', kernel: 'lanczos3' });
-    return format === 'png'
-      ? await img.png().toBuffer()
-      : await img.flatten({ background: '#ffffff' }).jpeg({ quality: 90 }).toBuffer();
+      .resize(width, height, { fit: "fill", kernel: "lanczos3" });
+    return format === "png" ? await img.png().toBuffer() : await img.flatten({ background: "#ffffff" }).jpeg({ quality: 90 }).toBuffer();
   } catch (err) {
     throw new MediaDecodeError(`The image could not be decoded: ${(err as Error).message}`);
   }

@@ -49,7 +49,10 @@ async function preparePart(part: MediaPart, model: string, request: GenerationRe
       const file = await fetch(part.source, "video");
       const video = await sampleVideo(file.bytes, rules);
       const frames = video.frames.map((data) => ({ mimeType: video.mimeType, data }));
-      return { ...part, prepared: { frames, file: { mimeType: file.contentType, data: file.bytes }, width: video.width, height: video.height, tokens: video.tokens } };
+      return {
+        ...part,
+        prepared: { frames, file: { mimeType: file.contentType, data: file.bytes }, width: video.width, height: video.height, tokens: video.tokens },
+      };
     }
     case "audio": {
       const audio = await prepareAudio((await fetch(part.source, "audio")).bytes);

@@ -2,13 +2,13 @@
  * Spawn helper for ffmpeg / ffprobe: no shell, argv array, hard timeout (SIGKILL),
  * bounded stdout, stderr captured for error messages.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export class MediaProcessError extends Error {
-  override name = 'MediaProcessError';
+  override name = "MediaProcessError";
   constructor(
     message: string,
     readonly stderr: string,
@@ -37,11 +37,11 @@ const STDERR_KEEP = 16 * 1024;
 /** Last meaningful stderr lines, for error messages. */
 export function stderrSummary(stderr: string, lines = 3): string {
   return stderr
-    .split('\n')
+    .split("\n")
     .map((l) => l.trim())
     .filter(Boolean)
     .slice(-lines)
-    .join(' | ');
+    .join(" | ");
 }
 
 export function runProcess(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
@@ -50,41 +50,41 @@ export function runProcess(cmd: string, args: readonly string[], opts: RunOption
   return new Promise((resolve, reject) => {
     let child;
     try {
-      child = spawn(cmd, args as string[], { shell: false, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+      child = spawn(cmd, args as string[], { shell: false, stdio: ["ignore", "pipe", "pipe"], windowsHide: true });
     } catch (err) {
-      reject(new MediaProcessError(`${cmd} could not be started: ${(err as Error).message}`, '', null, false));
+      reject(new MediaProcessError(`${cmd} could not be started: ${(err as Error).message}`, "", null, false));
       return;
     }
     const out: Buffer[] = [];
     let outLen = 0;
-    let stderr = '';
+    let stderr = "";
     let timedOut = false;
     let overflow = false;
     let settled = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      child.kill("SIGKILL");
     }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout.on("data", (d: Buffer) => {
       outLen += d.length;
       if (outLen > maxStdout) {
         if (!overflow) {
           overflow = true;
-          child.kill('SIGKILL');
+          child.kill("SIGKILL");
         }
         return;
       }
       out.push(d);
     });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString('utf8');
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString("utf8");
       if (stderr.length > STDERR_KEEP * 2) stderr = stderr.slice(-STDERR_KEEP);
     });
-    child.on('error', (err: NodeJS.ErrnoException) => {
+    child.on("error", (err: NodeJS.ErrnoException) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      const missing = err.code === 'ENOENT';
+      const missing = err.code === "ENOENT";
       reject(
         new MediaProcessError(
           missing ? `${cmd} is not installed (install the ffmpeg package).` : `${cmd} failed: ${err.message}`,
@@ -95,7 +95,7 @@ export function runProcess(cmd: string, args: readonly string[], opts: RunOption
         ),
       );
     });
-    child.on('close', (code) => {
+    child.on("close", (code) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -114,7 +114,7 @@ export function runProcess(cmd: string, args: readonly string[], opts: RunOption
 
 /** Run `fn` with a fresh private temp dir that is always removed afterwards. */
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'openscope-media-'));
+  const dir = await mkdtemp(join(tmpdir(), "openscope-media-"));
   try {
     return await fn(dir);
   } finally {
@@ -126,8 +126,8 @@ let ffmpegAvailable: Promise<boolean> | undefined;
 /** Whether both ffmpeg and ffprobe can be run (cached). */
 export function hasFfmpeg(): Promise<boolean> {
   ffmpegAvailable ??= Promise.all([
-    runProcess('ffmpeg', ['-hide_banner', '-version'], { timeoutMs: 10_000 }),
-    runProcess('ffprobe', ['-hide_banner', '-version'], { timeoutMs: 10_000 }),
+    runProcess("ffmpeg", ["-hide_banner", "-version"], { timeoutMs: 10_000 }),
+    runProcess("ffprobe", ["-hide_banner", "-version"], { timeoutMs: 10_000 }),
   ]).then(
     () => true,
     () => false,

@@ -40,7 +40,10 @@ function fields(policy: UploadPolicy, name = "cat.png", extra: UploadFields = {}
 const file = (text = "hello") => ({ bytes: Buffer.from(text), filename: "cat.png" });
 
 async function rejects(promise: Promise<unknown>, status: number, pattern?: RegExp): Promise<void> {
-  const error = await promise.then(() => assert.fail("expected a refusal"), (e: unknown) => e);
+  const error = await promise.then(
+    () => assert.fail("expected a refusal"),
+    (e: unknown) => e,
+  );
   assert.ok(error instanceof ApiError, String(error));
   assert.equal(error.status, status);
   if (pattern) assert.match(error.message, pattern);
@@ -50,8 +53,16 @@ describe("UploadStore", () => {
   it("hands out a signed policy shaped like the real one", () => {
     const policy = store().policy("qwen-vl-plus", "http://localhost:8080/oss-upload");
     assert.deepEqual(Object.keys(policy), [
-      "policy", "signature", "upload_dir", "upload_host", "expire_in_seconds", "max_file_size_mb",
-      "capacity_limit_mb", "oss_access_key_id", "x_oss_object_acl", "x_oss_forbid_overwrite",
+      "policy",
+      "signature",
+      "upload_dir",
+      "upload_host",
+      "expire_in_seconds",
+      "max_file_size_mb",
+      "capacity_limit_mb",
+      "oss_access_key_id",
+      "x_oss_object_acl",
+      "x_oss_forbid_overwrite",
     ]);
     assert.match(policy.upload_dir, /^dashscope-instant\/[0-9a-f]{32}\/2026-01-02\/[0-9a-f-]{36}$/);
     assert.equal(policy.upload_host, "http://localhost:8080/oss-upload");
@@ -110,8 +121,18 @@ describe("UploadStore", () => {
     const policy = uploads.policy("m", "http://h/oss-upload");
     const dir = policy.upload_dir;
     for (const key of [
-      "other/x.png", `/${dir}/x.png`, `${dir}/../x.png`, `${dir}/a/../../x.png`, `${dir}/`, dir, `${dir}x/y.png`,
-      `${dir}/./x.png`, `${dir}//x.png`, `${dir}/a\\..\\x`, `${dir}/x\u0000.png`, `${dir}/${"a".repeat(2000)}`,
+      "other/x.png",
+      `/${dir}/x.png`,
+      `${dir}/../x.png`,
+      `${dir}/a/../../x.png`,
+      `${dir}/`,
+      dir,
+      `${dir}x/y.png`,
+      `${dir}/./x.png`,
+      `${dir}//x.png`,
+      `${dir}/a\\..\\x`,
+      `${dir}/x\u0000.png`,
+      `${dir}/${"a".repeat(2000)}`,
     ]) {
       await rejects(uploads.accept(fields(policy, "x", { key }), file()), 400, /upload_dir/);
     }
@@ -133,7 +154,10 @@ describe("UploadStore", () => {
     await rejects(uploads.accept(fields(policy), file("second")), 400, /already exists/);
     await rejects(uploads.accept(fields(policy, "b.png", { "x-oss-forbid-overwrite": "false" }), file()), 400);
     assert.deepEqual((await uploads.resolve(`${policy.upload_dir}/cat.png`))?.bytes, Buffer.from("first"));
-    assert.deepEqual((await readdir(uploads.dir)).filter((name) => name.endsWith(".tmp")), []);
+    assert.deepEqual(
+      (await readdir(uploads.dir)).filter((name) => name.endsWith(".tmp")),
+      [],
+    );
   });
 
   it("forgets files after the TTL (lazily and by sweep)", async () => {
@@ -168,7 +192,11 @@ describe("UploadStore", () => {
     const uploads = store();
     const policy = uploads.policy("m", "http://h/oss-upload");
     const bytes = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 256));
-    const { key } = await uploads.accept(fields(policy, "bin.dat", { "x-oss-content-type": undefined }), { bytes, filename: "bin.dat", contentType: "application/x-test" });
+    const { key } = await uploads.accept(fields(policy, "bin.dat", { "x-oss-content-type": undefined }), {
+      bytes,
+      filename: "bin.dat",
+      contentType: "application/x-test",
+    });
     assert.deepEqual(await uploads.resolve(key), { bytes, contentType: "application/x-test" });
     const [name] = await readdir(uploads.dir);
     assert.ok((await readFile(join(uploads.dir, name!))).includes(bytes));

@@ -167,7 +167,7 @@ export class UploadStore {
     const key = fields.key!;
     if (!keyInside(key, startsWith[2])) throw uploadErrors.badKey();
     if (fields["x-oss-forbid-overwrite"] !== undefined && fields["x-oss-forbid-overwrite"] !== "true") {
-      throw invalidParameter("x-oss-forbid-overwrite must be \"true\": objects can not be overwritten.");
+      throw invalidParameter('x-oss-forbid-overwrite must be "true": objects can not be overwritten.');
     }
     return key;
   }

@@ -43,7 +43,7 @@ export interface VisionDefaults {
 
 export interface VisionFamily {
   /** Which row of the reference's tables the model falls in. */
-  name: 'qwen3-vl-large' | 'qwen3-vl' | 'qwen-vl-current' | 'qwen2.5-vl';
+  name: "qwen3-vl-large" | "qwen3-vl" | "qwen-vl-current" | "qwen2.5-vl";
   patch: Patch;
   /** Tokens added per image / per video for <|vision_start|> and <|vision_end|>. */
   specialTokens: 0 | 2;
@@ -64,9 +64,9 @@ export const MIN_FRAMES = 4;
 export const MAX_FRAMES = 768;
 
 export class VisionInputError extends Error {
-  override name = 'VisionInputError';
+  override name = "VisionInputError";
   /** DashScope-style error code the caller can map to an HTTP 400. */
-  readonly code = 'InvalidParameter';
+  readonly code = "InvalidParameter";
   constructor(message: string) {
     super(message);
   }
@@ -126,19 +126,19 @@ const FAMILY_QWEN3_VL_LARGE: VisionDefaults = {
 export function visionFamily(model: string): VisionFamily {
   const m = model.trim().toLowerCase();
   if (/^qwen3-vl-(plus|flash)/.test(m) || /^qwen3-vl-235b-a22b-(thinking|instruct)/.test(m)) {
-    return { name: 'qwen3-vl-large', patch: 32, specialTokens: 2, defaults: FAMILY_QWEN3_VL_LARGE };
+    return { name: "qwen3-vl-large", patch: 32, specialTokens: 2, defaults: FAMILY_QWEN3_VL_LARGE };
   }
   if (/^qwen3-vl/.test(m) || /^qwen3-omni/.test(m) || /^qwen3\.[5-9]/.test(m)) {
-    return { name: 'qwen3-vl', patch: 32, specialTokens: 2, defaults: FAMILY_QWEN3_VL };
+    return { name: "qwen3-vl", patch: 32, specialTokens: 2, defaults: FAMILY_QWEN3_VL };
   }
   if (
     /^qwen-vl-max(-latest|-0813|-2025-08-13)?$/.test(m) ||
     /^qwen-vl-plus(-latest|-0815|-0710|-2025-08-15|-2025-07-10)?$/.test(m) ||
     /^qwen-vl-ocr(-latest|-2025-1[0-2]-\d\d)$/.test(m)
   ) {
-    return { name: 'qwen-vl-current', patch: 32, specialTokens: 2, defaults: FAMILY_VL_CURRENT };
+    return { name: "qwen-vl-current", patch: 32, specialTokens: 2, defaults: FAMILY_VL_CURRENT };
   }
-  return { name: 'qwen2.5-vl', patch: 28, specialTokens: 0, defaults: FAMILY_28 };
+  return { name: "qwen2.5-vl", patch: 28, specialTokens: 0, defaults: FAMILY_28 };
 }
 
 // ---- Python-exact rounding helpers (qwen-vl-utils) ----
@@ -167,9 +167,7 @@ function checkDims(height: number, width: number): void {
   }
   const ratio = Math.max(height, width) / Math.min(height, width);
   if (ratio > MAX_ASPECT_RATIO) {
-    throw new VisionInputError(
-      `The image aspect ratio must be smaller than ${MAX_ASPECT_RATIO}, got ${Math.round(ratio * 100) / 100} (${width}x${height}).`,
-    );
+    throw new VisionInputError(`The image aspect ratio must be smaller than ${MAX_ASPECT_RATIO}, got ${Math.round(ratio * 100) / 100} (${width}x${height}).`);
   }
 }
 
@@ -220,10 +218,10 @@ function checkPixelsOption(name: string, v: number | undefined): void {
  * 16384 × patch² regardless of max_pixels.
  */
 export function imageRules(model: string | VisionFamily, opts: ImageOptions = {}): ImageRules {
-  const fam = typeof model === 'string' ? visionFamily(model) : model;
+  const fam = typeof model === "string" ? visionFamily(model) : model;
   const d = fam.defaults;
-  checkPixelsOption('min_pixels', opts.minPixels);
-  checkPixelsOption('max_pixels', opts.maxPixels);
+  checkPixelsOption("min_pixels", opts.minPixels);
+  checkPixelsOption("max_pixels", opts.maxPixels);
   const minPixels = Math.max(opts.minPixels ?? d.imageMinPixels, d.imageMinPixels);
   let maxPixels: number;
   if (opts.highResolution) {
@@ -277,7 +275,7 @@ export interface VideoRules {
 
 export function validateFps(fps: number | undefined): number {
   if (fps === undefined) return FPS_DEFAULT;
-  if (typeof fps !== 'number' || !Number.isFinite(fps) || fps < FPS_MIN || fps > FPS_MAX) {
+  if (typeof fps !== "number" || !Number.isFinite(fps) || fps < FPS_MIN || fps > FPS_MAX) {
     throw new VisionInputError(`fps must be in [${FPS_MIN}, ${FPS_MAX}], got ${String(fps)}.`);
   }
   return fps;
@@ -285,11 +283,11 @@ export function validateFps(fps: number | undefined): number {
 
 /** Effective video rules for a model (defaults and clamps from the reference). */
 export function videoRules(model: string | VisionFamily, opts: VideoOptions = {}): VideoRules {
-  const fam = typeof model === 'string' ? visionFamily(model) : model;
+  const fam = typeof model === "string" ? visionFamily(model) : model;
   const d = fam.defaults;
-  checkPixelsOption('min_pixels', opts.minPixels);
-  checkPixelsOption('max_pixels', opts.maxPixels);
-  checkPixelsOption('total_pixels', opts.totalPixels);
+  checkPixelsOption("min_pixels", opts.minPixels);
+  checkPixelsOption("max_pixels", opts.maxPixels);
+  checkPixelsOption("total_pixels", opts.totalPixels);
   const minPixels = Math.max(opts.minPixels ?? d.videoMinPixels, d.videoMinPixelsLimit);
   const maxPixels = Math.min(opts.maxPixels ?? d.videoMaxPixels, d.videoMaxPixelsLimit);
   if (minPixels > maxPixels) {
@@ -315,7 +313,7 @@ export function videoRules(model: string | VisionFamily, opts: VideoOptions = {}
  */
 export function videoFrameCount(totalFrames: number, videoFps: number, fps: number, maxFrames = MAX_FRAMES): number {
   if (!(totalFrames >= 1) || !(videoFps > 0)) {
-    throw new VisionInputError('The video has no decodable frames.');
+    throw new VisionInputError("The video has no decodable frames.");
   }
   const minFrames = ceilByFactor(MIN_FRAMES, FRAME_FACTOR);
   const maxF = floorByFactor(Math.min(maxFrames, MAX_FRAMES, totalFrames), FRAME_FACTOR);
@@ -342,14 +340,14 @@ export function frameIndices(totalFrames: number, n: number): number[] {
  * Per-frame pixel bounds for `frames` frames (qwen-vl-utils fetch_video):
  * max = max(min(max_pixels, total_pixels / frames × 2), min_pixels × 1.05).
  */
-export function framePixelBounds(frames: number, rules: Pick<VideoRules, 'minPixels' | 'maxPixels' | 'totalPixels'>): {
+export function framePixelBounds(
+  frames: number,
+  rules: Pick<VideoRules, "minPixels" | "maxPixels" | "totalPixels">,
+): {
   minPixels: number;
   maxPixels: number;
 } {
-  const maxPixels = Math.max(
-    Math.min(rules.maxPixels, (rules.totalPixels / frames) * FRAME_FACTOR),
-    Math.trunc(rules.minPixels * 1.05),
-  );
+  const maxPixels = Math.max(Math.min(rules.maxPixels, (rules.totalPixels / frames) * FRAME_FACTOR), Math.trunc(rules.minPixels * 1.05));
   return { minPixels: rules.minPixels, maxPixels };
 }
 
@@ -364,7 +362,7 @@ export interface VideoPlan {
 
 /** Frame count after padding an image list to an even length. */
 export function imageListFrameCount(images: number): number {
-  if (images < 1) throw new VisionInputError('The video image list is empty.');
+  if (images < 1) throw new VisionInputError("The video image list is empty.");
   return ceilByFactor(images, FRAME_FACTOR);
 }
 
@@ -380,10 +378,7 @@ export function videoTokens(frames: number, height: number, width: number, rules
 }
 
 /** Plan for a video file with the given stream facts. */
-export function planVideoFile(
-  info: { totalFrames: number; fps: number; width: number; height: number },
-  rules: VideoRules,
-): VideoPlan {
+export function planVideoFile(info: { totalFrames: number; fps: number; width: number; height: number }, rules: VideoRules): VideoPlan {
   const n = videoFrameCount(info.totalFrames, info.fps, rules.fps, rules.maxFrames);
   return videoTokens(n, info.height, info.width, rules);
 }

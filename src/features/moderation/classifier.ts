@@ -55,7 +55,8 @@ export class ClassifierModerator implements Moderator {
       if (event.type === "delta" && event.content) answer += event.content;
     }
     const label = readGuardVerdict(answer);
-    if (label === undefined) return { flagged: this.#onUnreadable === "block", reason: `no verdict in the classifier's answer: ${JSON.stringify(answer.slice(0, 80))}` };
+    if (label === undefined)
+      return { flagged: this.#onUnreadable === "block", reason: `no verdict in the classifier's answer: ${JSON.stringify(answer.slice(0, 80))}` };
     return { flagged: this.#block.includes(label), reason: `classifier: ${label}` };
   }
 }

@@ -16,7 +16,8 @@ const finish = (index = 0): EngineEvent => ({ type: "finish", index, reason: "st
 async function* from(events: EngineEvent[]) {
   yield* events;
 }
-const inspectionFailed = (message: string) => (error: unknown) => error instanceof ApiError && error.code === "DataInspectionFailed" && error.status === 400 && error.message === message;
+const inspectionFailed = (message: string) => (error: unknown) =>
+  error instanceof ApiError && error.code === "DataInspectionFailed" && error.status === 400 && error.message === message;
 
 describe("X-DashScope-DataInspection header", () => {
   it("enable, the documented JSON, disable and absence", () => {
@@ -29,7 +30,11 @@ describe("X-DashScope-DataInspection header", () => {
   });
 
   it("anything else is a 400 naming the forms", () => {
-    for (const bad of ["yes please", "[1]", '{"input":'] ) assert.throws(() => parseInspectionHeader(bad), (e: unknown) => e instanceof ApiError && e.status === 400);
+    for (const bad of ["yes please", "[1]", '{"input":'])
+      assert.throws(
+        () => parseInspectionHeader(bad),
+        (e: unknown) => e instanceof ApiError && e.status === 400,
+      );
   });
 });
 
@@ -102,8 +107,17 @@ describe("ClassifierModerator (a stand-in for Qwen3Guard behind the Backend inte
     const moderator = new ClassifierModerator(() => unsafe.route);
     assert.equal((await moderator.check("input", "how do I …")).flagged, true);
     assert.equal((await moderator.check("output", "the answer", "user: the question")).flagged, true);
-    assert.deepEqual(unsafe.asked[0]!.messages.map((m) => [m.role, partText(m.content[0]!)]), [["user", "how do I …"]]);
-    assert.deepEqual(unsafe.asked[1]!.messages.map((m) => [m.role, partText(m.content[0]!)]), [["user", "user: the question"], ["assistant", "the answer"]]);
+    assert.deepEqual(
+      unsafe.asked[0]!.messages.map((m) => [m.role, partText(m.content[0]!)]),
+      [["user", "how do I …"]],
+    );
+    assert.deepEqual(
+      unsafe.asked[1]!.messages.map((m) => [m.role, partText(m.content[0]!)]),
+      [
+        ["user", "user: the question"],
+        ["assistant", "the answer"],
+      ],
+    );
     const controversial = guardDouble("Safety: Controversial");
     assert.equal((await new ClassifierModerator(() => controversial.route).check("input", "x")).flagged, false);
     assert.equal((await new ClassifierModerator(() => controversial.route, { block: ["unsafe", "controversial"] }).check("input", "x")).flagged, true);

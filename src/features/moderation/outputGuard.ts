@@ -24,7 +24,8 @@ export async function* inspectOutput(events: AsyncIterable<EngineEvent>, moderat
   const context = conversationText(messages);
   const answers = new Map<number, string>();
   for await (const event of events) {
-    const added = event.type === "delta" ? (event.reasoning ?? "") + (event.content ?? "") + (event.toolCalls ?? []).map((call) => call.arguments).join("") : "";
+    const added =
+      event.type === "delta" ? (event.reasoning ?? "") + (event.content ?? "") + (event.toolCalls ?? []).map((call) => call.arguments).join("") : "";
     if (added !== "") {
       const text = (answers.get(event.index) ?? "") + added;
       answers.set(event.index, text);

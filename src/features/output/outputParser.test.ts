@@ -53,7 +53,10 @@ describe("OutputParser: thought, answer and tool calls together", () => {
     // A call cut off right after its name still gets its first delta.
     const cut = new OutputParser({ thinking: false, startInReasoning: false, tools: {} });
     const early = [...cut.push('<tool_call>\n{"name": "g", "arguments": ').toolCalls, ...cut.finish().toolCalls];
-    assert.deepEqual(early.map((d) => [d.name, d.arguments]), [["g", ""]]);
+    assert.deepEqual(
+      early.map((d) => [d.name, d.arguments]),
+      [["g", ""]],
+    );
   });
 
   it("without tools the call markup is ordinary content; without thinking the think tags are too", () => {

@@ -26,7 +26,13 @@ export function htmlToText(html: string): { title: string; text: string } {
       .replace(/&#x([0-9a-f]+);/gi, (_, hex: string) => String.fromCodePoint(parseInt(hex, 16)))
       .replace(/&#(\d+);/g, (_, dec: string) => String.fromCodePoint(Number(dec)))
       .replace(/&([a-z]+);/gi, (m, name: string) => ENTITIES[name.toLowerCase()] ?? m);
-  return { title: decode(title).replace(/\s+/g, " ").trim(), text: decode(text).replace(/[ \t\r\f\v]+/g, " ").replace(/\s*\n\s*/g, "\n").trim() };
+  return {
+    title: decode(title).replace(/\s+/g, " ").trim(),
+    text: decode(text)
+      .replace(/[ \t\r\f\v]+/g, " ")
+      .replace(/\s*\n\s*/g, "\n")
+      .trim(),
+  };
 }
 
 /**
@@ -55,7 +61,9 @@ export class LocalCorpusProvider implements SearchProvider {
 
   private constructor(db: Database.Database) {
     this.#db = db;
-    db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS documents USING fts5(doc_id UNINDEXED, title, url UNINDEXED, body, tokenize = 'unicode61 remove_diacritics 2')`);
+    db.exec(
+      `CREATE VIRTUAL TABLE IF NOT EXISTS documents USING fts5(doc_id UNINDEXED, title, url UNINDEXED, body, tokenize = 'unicode61 remove_diacritics 2')`,
+    );
     this.#insert = db.prepare("INSERT INTO documents (doc_id, title, url, body) VALUES (?, ?, ?, ?)");
     this.#delete = db.prepare("DELETE FROM documents WHERE doc_id = ?");
     this.#query = db.prepare(

@@ -3,9 +3,7 @@ import type { SearchProvider } from "./provider.ts";
 import { SearxngProvider } from "./searxng.ts";
 
 /** The `search` config section (same shape as config.ts's SearchConfig). */
-export type SearchProviderConfig =
-  | { provider: "searxng"; url: string; timeoutMs: number }
-  | { provider: "local"; folder: string };
+export type SearchProviderConfig = { provider: "searxng"; url: string; timeoutMs: number } | { provider: "local"; folder: string };
 
 /**
  * The provider a config names. `local`: the folder is indexed now (synchronously) into an index at

@@ -29,7 +29,17 @@ describe("SearxngProvider (a local stand-in for SearXNG)", () => {
           query: q,
           number_of_results: 3,
           results: [
-            { url: "https://www.example.com/a", title: "Alpha", content: "About alpha", engine: "duckduckgo", parsed_url: ["https", "www.example.com", "/a"], engines: ["duckduckgo"], positions: [1], score: 1, category: "general" },
+            {
+              url: "https://www.example.com/a",
+              title: "Alpha",
+              content: "About alpha",
+              engine: "duckduckgo",
+              parsed_url: ["https", "www.example.com", "/a"],
+              engines: ["duckduckgo"],
+              positions: [1],
+              score: 1,
+              category: "general",
+            },
             { url: "https://www.example.com/a", title: "Alpha again", content: "dup", engine: "bing" },
             { url: "javascript:alert(1)", title: "bad", content: "" },
             { url: "https://news.example.org/b", title: "", content: "  Beta  ", engine: "bing" },
@@ -66,10 +76,16 @@ describe("SearxngProvider (a local stand-in for SearXNG)", () => {
 
   it("HTTP errors, non-JSON answers and timeouts are SearchProviderErrors (no hang)", async () => {
     const provider = new SearxngProvider(base, { timeoutMs: 200 });
-    await assert.rejects(provider.search("forbidden", { count: 5, signal: signal() }), (e: unknown) => e instanceof SearchProviderError && /HTTP 403.*json format/.test(e.message));
+    await assert.rejects(
+      provider.search("forbidden", { count: 5, signal: signal() }),
+      (e: unknown) => e instanceof SearchProviderError && /HTTP 403.*json format/.test(e.message),
+    );
     await assert.rejects(provider.search("garbage", { count: 5, signal: signal() }), SearchProviderError);
     const started = Date.now();
-    await assert.rejects(provider.search("slow", { count: 5, signal: signal() }), (e: unknown) => e instanceof SearchProviderError && /within 200 ms/.test(e.message));
+    await assert.rejects(
+      provider.search("slow", { count: 5, signal: signal() }),
+      (e: unknown) => e instanceof SearchProviderError && /within 200 ms/.test(e.message),
+    );
     assert.ok(Date.now() - started < 1500);
     const dead = new SearxngProvider("http://127.0.0.1:1", { timeoutMs: 1000 });
     await assert.rejects(dead.search("x", { count: 5, signal: signal() }), SearchProviderError);

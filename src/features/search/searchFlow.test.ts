@@ -75,7 +75,8 @@ async function collect(events: AsyncIterable<EngineEvent>): Promise<EngineEvent[
   return out;
 }
 
-const systemText = (req: GenerationRequest) => req.messages[0]?.role === "system" ? req.messages[0].content.map((p) => (p.type === "text" ? p.text : "")).join("") : "";
+const systemText = (req: GenerationRequest) =>
+  req.messages[0]?.role === "system" ? req.messages[0].content.map((p) => (p.type === "text" ? p.text : "")).join("") : "";
 
 describe("searchingGeneration", () => {
   it("without features.search it is the backend's stream unchanged", async () => {
@@ -128,7 +129,10 @@ describe("searchingGeneration", () => {
     assert.equal(events.length, 3);
     const first = events[0]!;
     assert.ok(first.type === "delta" && first.search?.prepended && first.content === "");
-    assert.deepEqual(first.search.info?.results.map((r) => r.index), [1, 2, 3]);
+    assert.deepEqual(
+      first.search.info?.results.map((r) => r.index),
+      [1, 2, 3],
+    );
     assert.deepEqual(first.search.usage, { count: 2, strategy: "max" });
     assert.ok(events[1]!.type === "delta" && events[1]!.search === undefined);
     assert.match(systemText(backend.requests[0]!), /as \[ref_<n>\].*\[ref_1\]/);
@@ -156,9 +160,14 @@ describe("searchingGeneration", () => {
   it("model decides (test double backend) — it calls web_search: its query runs, then the answer uses the results; usage adds up", async () => {
     const backend = scriptedBackend([searchCall("BABA price", u(40, 6)), answer("BABA is 167 USD [1].", u(90, 7))]);
     const provider = new FakeProvider();
-    const events = await collect(searchingGeneration(request(search({ forced: false, strategy: "standard" })), backend.generate, provider, new AbortController().signal));
+    const events = await collect(
+      searchingGeneration(request(search({ forced: false, strategy: "standard" })), backend.generate, provider, new AbortController().signal),
+    );
     // The first generation was offered the web_search tool.
-    assert.deepEqual(backend.requests[0]!.features.tools?.map((t) => t.name), [WEB_SEARCH_TOOL]);
+    assert.deepEqual(
+      backend.requests[0]!.features.tools?.map((t) => t.name),
+      [WEB_SEARCH_TOOL],
+    );
     assert.deepEqual(provider.queries, [{ query: "BABA price", count: 10 }]);
     assert.equal(backend.requests[1]!.features.tools, undefined);
     assert.match(systemText(backend.requests[1]!), /\[1\] T1a/);
@@ -200,14 +209,23 @@ describe("searchingGeneration", () => {
     const backend = scriptedBackend([searchCall("more", u(60, 4)), answer("done", u(100, 3))]);
     const provider = new FakeProvider();
     const events = await collect(searchingGeneration(request(search({ strategy: "agent" })), backend.generate, provider, new AbortController().signal));
-    assert.deepEqual(provider.queries.map((q) => q.query), ["Its stock price today?", "What is Alibaba? Its stock price today?", "more"]);
-    assert.deepEqual(backend.requests[0]!.features.tools?.map((t) => t.name), [WEB_SEARCH_TOOL]);
+    assert.deepEqual(
+      provider.queries.map((q) => q.query),
+      ["Its stock price today?", "What is Alibaba? Its stock price today?", "more"],
+    );
+    assert.deepEqual(
+      backend.requests[0]!.features.tools?.map((t) => t.name),
+      [WEB_SEARCH_TOOL],
+    );
     // After the third search one more offer remains, so the answer generation still had the tool; it answered directly.
     assert.equal(backend.requests.length, 2);
     const first = events.find((e) => e.type === "delta" && e.search);
     assert.ok(first?.type === "delta" && first.search);
     assert.deepEqual(first.search.usage, { count: 3, strategy: "agent" });
-    assert.deepEqual(first.search.info?.results.map((r) => r.url), ["https://a.example/1", "https://shared.example/", "https://a.example/2", "https://a.example/3"]);
+    assert.deepEqual(
+      first.search.info?.results.map((r) => r.url),
+      ["https://a.example/1", "https://shared.example/", "https://a.example/2", "https://a.example/3"],
+    );
   });
 
   it("provider failure: 503 ServiceUnavailable ApiError; the backend is not called", async () => {

@@ -67,7 +67,10 @@ const messageText = (m: ChatMessage): string =>
 
 /** The queries a strategy runs up front: the last user message, then (2-query strategies) the previous user turn joined with it. */
 export function searchQueries(messages: readonly ChatMessage[], strategy: SearchStrategy): string[] {
-  const users = messages.filter((m) => m.role === "user").map(messageText).filter((t) => t !== "");
+  const users = messages
+    .filter((m) => m.role === "user")
+    .map(messageText)
+    .filter((t) => t !== "");
   const last = users[users.length - 1];
   if (last === undefined) return [];
   const clip = (s: string) => s.replace(/\s+/g, " ").trim().slice(0, MAX_QUERY_CHARS);

@@ -127,7 +127,12 @@ describe("prepareSchema: what the grammar cannot enforce", () => {
     ["not", { type: "string", not: { const: "x" } }, '"not" (at #)', { type: "string" }],
     ["uniqueItems", { type: "array", items: { type: "string" }, uniqueItems: true }, '"uniqueItems" (at #)', { type: "array", items: { type: "string" } }],
     ["format: email", { type: "string", format: "email" }, '"format: email" (at #)', { type: "string" }],
-    ["minProperties", { type: "object", properties: { a: { type: "null" } }, minProperties: 1 }, '"minProperties" (at #)', { type: "object", properties: { a: { type: "null" } } }],
+    [
+      "minProperties",
+      { type: "object", properties: { a: { type: "null" } }, minProperties: 1 },
+      '"minProperties" (at #)',
+      { type: "object", properties: { a: { type: "null" } } },
+    ],
   ];
 
   for (const [keyword, schema, named, bestEffort] of cases) {
@@ -192,7 +197,10 @@ describe("prepareSchema: what the grammar cannot enforce", () => {
 describe("prepareSchema: bounds and impossible schemas", () => {
   const prepare = (schema: unknown, strict = true) => prepareSchema(schema, { strict, field: "f" });
   const refused = (schema: unknown, message: RegExp, strict = true) =>
-    assert.throws(() => prepare(schema, strict), (e: unknown) => e instanceof ApiError && e.status === 400 && message.test(e.message));
+    assert.throws(
+      () => prepare(schema, strict),
+      (e: unknown) => e instanceof ApiError && e.status === 400 && message.test(e.message),
+    );
 
   it("length and item bounds up to 256 are kept; larger ones refused (strict) or left out", () => {
     assert.equal(prepare({ type: "string", maxLength: 256 }).schema.maxLength, 256);

@@ -12,17 +12,7 @@ import type { JsonSchema } from "../../core/types.ts";
  * either refuses (strict) or leaves the keyword out of the grammar (best effort).
  */
 
-const ANNOTATIONS = new Set([
-  "title",
-  "$schema",
-  "$id",
-  "$comment",
-  "default",
-  "examples",
-  "deprecated",
-  "readOnly",
-  "writeOnly",
-]);
+const ANNOTATIONS = new Set(["title", "$schema", "$id", "$comment", "default", "examples", "deprecated", "readOnly", "writeOnly"]);
 /** Largest length / item-count bound the grammar enforces (llama.cpp unrolls repetitions). */
 const BOUND_LIMIT = 256;
 /** Deeper schemas are refused (they would only exhaust the stack). */
@@ -70,9 +60,7 @@ class SchemaPreparer {
     keyword = clipText(keyword);
     path = clipText(path);
     if (this.options.strict) {
-      throw invalidParameter(
-        `${this.options.field}: "${keyword}" (at #${path}) ${why}; remove it or set "strict": false for best-effort output.`,
-      );
+      throw invalidParameter(`${this.options.field}: "${keyword}" (at #${path}) ${why}; remove it or set "strict": false for best-effort output.`);
     }
     this.unenforced.push(`${keyword} at #${path}`);
   }
@@ -99,10 +87,12 @@ class SchemaPreparer {
       } else if (key === "const") {
         out.const = value;
       } else if (key === "enum") {
-        if (!Array.isArray(value) || value.length === 0) throw invalidParameter(`${this.options.field}: "enum" at #${clipText(path)} must be a non-empty array.`);
+        if (!Array.isArray(value) || value.length === 0)
+          throw invalidParameter(`${this.options.field}: "enum" at #${clipText(path)} must be a non-empty array.`);
         out.enum = value;
       } else if (key === "oneOf" || key === "anyOf") {
-        if (!Array.isArray(value) || value.length === 0) throw invalidParameter(`${this.options.field}: "${key}" at #${clipText(path)} must be a non-empty array.`);
+        if (!Array.isArray(value) || value.length === 0)
+          throw invalidParameter(`${this.options.field}: "${key}" at #${clipText(path)} must be a non-empty array.`);
         out.oneOf = value.map((s, i) => this.prepare(s, `${at}/${i}`));
       } else if (key === "$ref") {
         out.$ref = typeof value === "string" ? value.replace(/^#\/definitions\//, "#/$defs/") : value;
@@ -119,7 +109,14 @@ class SchemaPreparer {
       const known = Object.keys((out.properties ?? {}) as object);
       const unknown = (out.required as unknown[]).filter((name) => typeof name !== "string" || !known.includes(name));
       if (unknown.length > 0) {
-        this.unsupported("required", path, `names ${unknown.slice(0, 5).map((n) => jsonPreview(n, 60)).join(", ")}${unknown.length > 5 ? ", …" : ""}, not among "properties"`);
+        this.unsupported(
+          "required",
+          path,
+          `names ${unknown
+            .slice(0, 5)
+            .map((n) => jsonPreview(n, 60))
+            .join(", ")}${unknown.length > 5 ? ", …" : ""}, not among "properties"`,
+        );
         out.required = (out.required as unknown[]).filter((name) => !unknown.includes(name));
       }
     }
@@ -173,7 +170,8 @@ class SchemaPreparer {
         out.additionalProperties = typeof value === "boolean" ? value : this.prepare(value, at);
         return;
       case "items":
-        if (typeof value === "boolean") out.items = value; // false: nothing beyond prefixItems; true: anything
+        if (typeof value === "boolean")
+          out.items = value; // false: nothing beyond prefixItems; true: anything
         else if (Array.isArray(value)) out.prefixItems = value.map((s, i) => this.prepare(s, `${at}/${i}`));
         else out.items = this.prepare(value, at);
         return;

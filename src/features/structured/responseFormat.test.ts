@@ -44,7 +44,10 @@ function invalidParameter(check: (message: string) => void) {
 describe("structuredOutputStage: json_object", () => {
   it("refuses when no message mentions JSON", () => {
     const req = request([message("system", "Be brief."), message("user", "List three colours.")], { type: "json_object" });
-    assert.throws(() => structuredOutputStage(req), invalidParameter((m) => assert.equal(m, JSON_WORD_MESSAGE)));
+    assert.throws(
+      () => structuredOutputStage(req),
+      invalidParameter((m) => assert.equal(m, JSON_WORD_MESSAGE)),
+    );
   });
 
   it("accepts the word in any case, in any message, and leaves the request as it is", () => {
@@ -71,7 +74,10 @@ describe("structuredOutputStage: json_schema", () => {
     const system = out.messages[0]!;
     assert.equal(system.role, "system");
     assert.equal(partText(system.content[0]!), "Be brief.");
-    const instruction = system.content.slice(1).map((p) => (p.type === "text" ? p.text : "")).join("");
+    const instruction = system.content
+      .slice(1)
+      .map((p) => (p.type === "text" ? p.text : ""))
+      .join("");
     assert.ok(instruction.startsWith("\n\n"));
     assert.ok(instruction.includes('"answer"'));
     assert.ok(instruction.includes(JSON.stringify(SCHEMA)));

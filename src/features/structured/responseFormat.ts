@@ -3,8 +3,7 @@ import type { ChatMessage, GenerationRequest, JsonSchema, ResponseFormat } from 
 import { ANY_JSON_OBJECT, prepareSchema } from "./jsonSchema.ts";
 
 /** The real server's refusal when json_object is asked for but no message mentions JSON. */
-export const JSON_WORD_MESSAGE =
-  "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.";
+export const JSON_WORD_MESSAGE = "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.";
 
 function mentionsJson(messages: readonly ChatMessage[]): boolean {
   return messages.some((m) => m.content.some((part) => part.type === "text" && /json/i.test(part.text)));

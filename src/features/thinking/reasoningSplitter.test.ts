@@ -5,7 +5,6 @@ import { ReasoningSplitter, type SplitPiece } from "./reasoningSplitter.ts";
 
 const chunkings = (input: string) => cut(input, 6);
 
-
 function split(chunks: string[], startInReasoning: boolean): SplitPiece {
   const splitter = new ReasoningSplitter({ startInReasoning });
   const total: SplitPiece = { reasoning: "", content: "" };

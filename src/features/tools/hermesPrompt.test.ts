@@ -83,7 +83,11 @@ describe("toolsAsText", () => {
   it("only converts the history when there are no tools", () => {
     const history = [message("system", "Be brief."), message("user", "Hi"), message("tool", "ok")];
     for (const tools of [undefined, []]) {
-      assert.deepEqual(toolsAsText(history, tools), [message("system", "Be brief."), message("user", "Hi"), message("user", "<tool_response>\nok\n</tool_response>")]);
+      assert.deepEqual(toolsAsText(history, tools), [
+        message("system", "Be brief."),
+        message("user", "Hi"),
+        message("user", "<tool_response>\nok\n</tool_response>"),
+      ]);
     }
   });
 
@@ -96,7 +100,10 @@ describe("toolsAsText", () => {
 
   it("writes calls that the tool-call parser reads back", () => {
     const args = '{"location": "São Paulo \\"centro\\"", "days": [1, 2], "units": {"temp": "C"}}';
-    const [rendered] = toolsAsText([message("assistant", "Checking.", { toolCalls: [call("c1", "get_weather", args), call("c2", "get_time", "{}")] })], undefined);
+    const [rendered] = toolsAsText(
+      [message("assistant", "Checking.", { toolCalls: [call("c1", "get_weather", args), call("c2", "get_time", "{}")] })],
+      undefined,
+    );
     const parsed = parseCalls(textOf(rendered));
     assert.equal(parsed.content, "Checking.");
     assert.deepEqual(parsed.calls, [

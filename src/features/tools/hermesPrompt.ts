@@ -34,7 +34,9 @@ function joinText(message: ChatMessage): string {
 export function toolsAsText(messages: readonly ChatMessage[], tools: readonly ToolDefinition[] | undefined): ChatMessage[] {
   const out: ChatMessage[] = messages.map((message): ChatMessage => {
     if (message.role === "assistant" && message.toolCalls) {
-      const calls = message.toolCalls.map((c) => `${TOOL_CALL_OPEN}\n{"name": ${JSON.stringify(c.function.name)}, "arguments": ${c.function.arguments}}\n${TOOL_CALL_CLOSE}`);
+      const calls = message.toolCalls.map(
+        (c) => `${TOOL_CALL_OPEN}\n{"name": ${JSON.stringify(c.function.name)}, "arguments": ${c.function.arguments}}\n${TOOL_CALL_CLOSE}`,
+      );
       const { toolCalls: _calls, ...rest } = message;
       return { ...rest, content: text([joinText(message), ...calls].filter((s) => s !== "").join("\n")) };
     }

@@ -5,7 +5,6 @@ import { newToolCallId, ToolCallParser, type ParsedPiece, type ToolCallParserOpt
 
 const chunkings = (input: string) => cut(input, 8);
 
-
 interface Call {
   name: string;
   arguments: string;
@@ -53,11 +52,7 @@ function parse(chunks: string[], options: ToolCallParserOptions = {}): Parsed {
   };
 }
 
-function assertParses(
-  input: string,
-  expected: { content: string; calls: Call[]; completedCalls?: number },
-  options?: ToolCallParserOptions,
-): void {
+function assertParses(input: string, expected: { content: string; calls: Call[]; completedCalls?: number }, options?: ToolCallParserOptions): void {
   const want: Parsed = { completedCalls: expected.calls.length, ...expected };
   for (const { label, chunks } of chunkings(input)) {
     assert.deepEqual(parse(chunks, options), want, `${label}: ${JSON.stringify(input)}`);
@@ -73,13 +68,7 @@ describe("ToolCallParser content", () => {
   });
 
   it("keeps `<`, `<tool` and near-miss tags that open no call", () => {
-    for (const text of [
-      "a < b and <tool is not <tool_call but <tool_calls> is",
-      "x <tool_call",
-      "ends with <tool_cal",
-      "  <",
-      "</tool_call> alone",
-    ]) {
+    for (const text of ["a < b and <tool is not <tool_call but <tool_calls> is", "x <tool_call", "ends with <tool_cal", "  <", "</tool_call> alone"]) {
       assertParses(text, { content: text, calls: [] });
     }
   });
@@ -138,7 +127,7 @@ describe("ToolCallParser hermes calls", () => {
 
   it("decodes the name and keeps Chinese and emoji intact", () => {
     const args = '{"城市": "杭州 😀", "note": "\\u4f60\\u597d"}';
-    assertParses(`查询天气：${hermes("查询\\\"天气", args)}好的`, {
+    assertParses(`查询天气：${hermes('查询\\"天气', args)}好的`, {
       content: "查询天气：好的",
       calls: [{ name: '查询"天气', arguments: args }],
     });
@@ -230,9 +219,7 @@ describe("ToolCallParser XML calls", () => {
   };
 
   const xml = (name: string, parameters: Array<[string, string]>) =>
-    `<tool_call>\n<function=${name}>\n${parameters
-      .map(([key, value]) => `<parameter=${key}>\n${value}\n</parameter>\n`)
-      .join("")}</function>\n</tool_call>`;
+    `<tool_call>\n<function=${name}>\n${parameters.map(([key, value]) => `<parameter=${key}>\n${value}\n</parameter>\n`).join("")}</function>\n</tool_call>`;
 
   it("converts parameters by their type", () => {
     const text = xml("get_weather", [
@@ -265,16 +252,19 @@ describe("ToolCallParser XML calls", () => {
       untyped_text: "hello </tool_call> world",
       multiline: "\nline 1\nline 2\n",
     };
-    assertParses(`Checking.\n${text}\n`, {
-      content: "Checking.",
-      calls: [{ name: "get_weather", arguments: JSON.stringify(args) }],
-    }, { parameterTypes });
+    assertParses(
+      `Checking.\n${text}\n`,
+      {
+        content: "Checking.",
+        calls: [{ name: "get_weather", arguments: JSON.stringify(args) }],
+      },
+      { parameterTypes },
+    );
   });
 
   it("parses several calls and parameters without a closing tag", () => {
     const text =
-      "<tool_call>\n<function=a>\n<parameter=x>1<parameter=y>\n2\n</function>\n</tool_call>\n" +
-      "<tool_call><function=b></function></tool_call>\nafter";
+      "<tool_call>\n<function=a>\n<parameter=x>1<parameter=y>\n2\n</function>\n</tool_call>\n" + "<tool_call><function=b></function></tool_call>\nafter";
     assertParses(text, {
       content: "\nafter",
       calls: [

@@ -435,4 +435,3 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function isWhitespace(char: string): boolean {
   return /\s/.test(char);
 }
-

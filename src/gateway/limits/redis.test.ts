@@ -15,8 +15,7 @@ const REDIS_URL = process.env.OPENSCOPE_TEST_REDIS_URL;
 const SKIP = REDIS_URL ? undefined : "set OPENSCOPE_TEST_REDIS_URL (source scripts/test-services.sh) to run the Redis limit tests";
 if (SKIP !== undefined) console.warn(`WARNING [redis.test.ts]: Redis limit tests SKIPPED: ${SKIP}`);
 
-const OWN_SERVER_SKIP =
-  spawnSync("redis-server", ["--version"]).status === 0 ? false : "redis-server not on PATH (source scripts/test-services.sh)";
+const OWN_SERVER_SKIP = spawnSync("redis-server", ["--version"]).status === 0 ? false : "redis-server not on PATH (source scripts/test-services.sh)";
 
 /** Fresh per run, so runs (and other users of the server) never see each other's keys. */
 const PREFIX = `openscope:test:limits:${randomBytes(6).toString("hex")}`;

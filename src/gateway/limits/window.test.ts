@@ -1,16 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  bucketOf,
-  elapsedInWindow,
-  estimate,
-  fits,
-  fitsAfter,
-  previousWeight,
-  retryAfterMs,
-  settleBucket,
-  WINDOW_MS,
-} from "./window.ts";
+import { bucketOf, elapsedInWindow, estimate, fits, fitsAfter, previousWeight, retryAfterMs, settleBucket, WINDOW_MS } from "./window.ts";
 
 /** Start of an arbitrary minute bucket, so tests read as offsets into it. */
 const T0 = 28_333_333 * WINDOW_MS;

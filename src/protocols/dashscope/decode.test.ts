@@ -6,15 +6,7 @@ import type { GenerationRequest } from "../../core/types.ts";
 import { decodeGeneration, STOP_TYPE_MESSAGE, type DecodedGeneration } from "./decode.ts";
 import { TOOL_CHOICE_MESSAGE, unknownResponseFormatMessage } from "./features.ts";
 import { EMPTY_MESSAGE, parseSseBody, wantsStream } from "./index.ts";
-import {
-  CAPTURES_SKIP,
-  captureNames,
-  readCapture,
-  readCaptureJson,
-  requestLine,
-  responseStatus,
-  warnIfCapturesAbsent,
-} from "./testCaptures.ts";
+import { CAPTURES_SKIP, captureNames, readCapture, readCaptureJson, requestLine, responseStatus, warnIfCapturesAbsent } from "./testCaptures.ts";
 import { decodeTokenize } from "./tokenizer.ts";
 
 warnIfCapturesAbsent("decode.test.ts");
@@ -451,9 +443,7 @@ describe("decode: messages", () => {
   it("last message assistant without partial", () => {
     assert.throws(
       () => withMessages([user("hi"), { role: "assistant", content: "hello" }]),
-      invalid(
-        'The last message must be a user or tool message (or an assistant message with "partial": true for prefix continuation).',
-      ),
+      invalid('The last message must be a user or tool message (or an assistant message with "partial": true for prefix continuation).'),
     );
   });
 
@@ -549,7 +539,13 @@ describe("decode: content parts", () => {
 
   it("document parts (doc_url) are refused without pointing at the multimodal endpoint", () => {
     assert.throws(
-      () => withMessages([user([{ type: "text", text: "summarise" }, { type: "doc_url", doc_url: ["https://x/a.pdf"], file_parsing_strategy: "auto" }])]),
+      () =>
+        withMessages([
+          user([
+            { type: "text", text: "summarise" },
+            { type: "doc_url", doc_url: ["https://x/a.pdf"], file_parsing_strategy: "auto" },
+          ]),
+        ]),
       invalid("input.messages[0].content[1] is a doc_url item: document input is not supported here; send the document's text as a text part."),
     );
   });
@@ -559,7 +555,10 @@ describe("decode: content parts", () => {
     assert.throws(() => withMessages([user([{ text: 5 }])]), invalid("Parameter input.messages[0].content[0].text must be a string, got number."));
     assert.throws(() => withMessages([user([5])]), invalid("Parameter input.messages[0].content[0] must be an object, got number."));
     assert.throws(() => withMessages([user(5)]), invalid("Parameter input.messages[0].content must be a string or an array of content parts, got number."));
-    assert.throws(() => withMessages([user({ text: "a" })]), invalid("Parameter input.messages[0].content must be a string or an array of content parts, got object."));
+    assert.throws(
+      () => withMessages([user({ text: "a" })]),
+      invalid("Parameter input.messages[0].content must be a string or an array of content parts, got object."),
+    );
   });
 });
 
@@ -679,7 +678,11 @@ describe("decode: features", () => {
     const { features } = withParams({ result_format: "message", tools: [tool], tool_choice: "auto", parallel_tool_calls: true }).request;
     assert.deepEqual(features, { tools: [{ name: "f", description: "d", parameters: {} }], toolChoice: { type: "auto" }, parallelToolCalls: true });
     assert.deepEqual(withParams({ tools: [] }).request.features, {});
-    assert.deepEqual(withParams({ tools: [{ function: { name: "g" } }] }).request.features.tools, [{ name: "g", parameters: {} }], "type and parameters optional");
+    assert.deepEqual(
+      withParams({ tools: [{ function: { name: "g" } }] }).request.features.tools,
+      [{ name: "g", parameters: {} }],
+      "type and parameters optional",
+    );
     assert.deepEqual(withParams({ tools: [tool], tool_choice: { type: "function", function: { name: "f" } } }).request.features.toolChoice, {
       type: "function",
       name: "f",
@@ -688,9 +691,15 @@ describe("decode: features", () => {
     assert.throws(() => withParams({ tools: {} }), invalid("Parameter tools must be an array, got object."));
     assert.throws(() => withParams({ parallel_tool_calls: "yes" }), invalid("Parameter parallel_tool_calls must be a boolean, got string."));
     assert.throws(() => withParams({ tools: [tool], tool_choice: "required" }), invalid(TOOL_CHOICE_MESSAGE));
-    assert.throws(() => withParams({ tools: [tool], tool_choice: { type: "function", function: { name: "zz" } } }), invalid(/"zz", which is not among the tools/));
+    assert.throws(
+      () => withParams({ tools: [tool], tool_choice: { type: "function", function: { name: "zz" } } }),
+      invalid(/"zz", which is not among the tools/),
+    );
     assert.throws(() => withParams({ tools: [{ type: "retrieval", function: { name: "f" } }] }), invalid(/tools\[0\]\.type must be "function"/));
-    assert.throws(() => withParams({ tools: [{ type: "function", function: { name: "bad name" } }] }), invalid(/tools\[0\]\.function\.name must be 1 to 64 letters/));
+    assert.throws(
+      () => withParams({ tools: [{ type: "function", function: { name: "bad name" } }] }),
+      invalid(/tools\[0\]\.function\.name must be 1 to 64 letters/),
+    );
     assert.throws(() => withParams({ tools: [tool, tool] }), invalid(/"f" is used twice/));
     assert.throws(() => withParams({ tools: [{ function: { name: "f", parameters: "x" } }] }), invalid(/parameters must be an object/));
   });
@@ -707,12 +716,15 @@ describe("decode: features", () => {
     assert.equal(withParams({ response_format: { type: "text" } }).request.features.responseFormat, undefined);
     assert.deepEqual(withParams({ response_format: { type: "json_object" } }).request.features.responseFormat, { type: "json_object" });
     const schema = { type: "object", properties: { a: { type: "string" } } };
-    assert.deepEqual(withParams({ response_format: { type: "json_schema", json_schema: { name: "r-1", schema, strict: true } } }).request.features.responseFormat, {
-      type: "json_schema",
-      name: "r-1",
-      schema,
-      strict: true,
-    });
+    assert.deepEqual(
+      withParams({ response_format: { type: "json_schema", json_schema: { name: "r-1", schema, strict: true } } }).request.features.responseFormat,
+      {
+        type: "json_schema",
+        name: "r-1",
+        schema,
+        strict: true,
+      },
+    );
     assert.throws(() => withParams({ response_format: { type: "yaml" } }), invalid(unknownResponseFormatMessage("yaml")));
     assert.equal(
       unknownResponseFormatMessage("yaml"),
@@ -785,7 +797,10 @@ describe("decode: features", () => {
   });
 
   it("search_options: wrong types and values are 400 InvalidParameter naming parameters.search_options.<field>", () => {
-    assert.throws(() => withParams({ enable_search: true, search_options: "x" }), invalid("Parameter parameters.search_options must be an object, got string."));
+    assert.throws(
+      () => withParams({ enable_search: true, search_options: "x" }),
+      invalid("Parameter parameters.search_options must be an object, got string."),
+    );
     assert.throws(() => withParams({ enable_search: true, search_options: [] }), invalid("Parameter parameters.search_options must be an object, got array."));
     for (const key of ["forced_search", "enable_source", "enable_citation", "prepend_search_result", "enable_search_extension"]) {
       assert.throws(

@@ -55,8 +55,7 @@ function decodeLogitBias(value: unknown): [number, number][] | undefined {
 }
 
 export function decodeSampling(p: JsonObject): SamplingParams {
-  const maxTokens = (key: string) =>
-    optionalNumber(p, key, key, { min: 1, integer: true, rangeMessage: `Range of ${key} should be [1, +inf)` });
+  const maxTokens = (key: string) => optionalNumber(p, key, key, { min: 1, integer: true, rangeMessage: `Range of ${key} should be [1, +inf)` });
   const sampling: SamplingParams = {
     temperature: optionalNumber(p, "temperature", "temperature", {
       min: 0,

@@ -37,20 +37,32 @@ describe("deep client values in error messages", () => {
     });
 
     it(`a ${kind} nested 100,000 levels as response_format.type`, () => {
-      badRequest(() => decodeGeneration({ model: "m", input: { messages: [user] }, parameters: { response_format: { type: value } } }, "r"), /response_format type from user is [[{]/);
+      badRequest(
+        () => decodeGeneration({ model: "m", input: { messages: [user] }, parameters: { response_format: { type: value } } }, "r"),
+        /response_format type from user is [[{]/,
+      );
     });
 
     it(`a ${kind} nested 100,000 levels as a tool's type`, () => {
-      badRequest(() => decodeChatCompletion({ model: "m", messages: [user], tools: [{ type: value, function: { name: "f" } }] }, "r"), /tools\[0\]\.type must be "function"/);
+      badRequest(
+        () => decodeChatCompletion({ model: "m", messages: [user], tools: [{ type: value, function: { name: "f" } }] }, "r"),
+        /tools\[0\]\.type must be "function"/,
+      );
     });
 
     it(`a ${kind} nested 100,000 levels as a logit_bias value`, () => {
-      badRequest(() => decodeGeneration({ model: "m", input: { messages: [user] }, parameters: { logit_bias: { "1": value } } }, "r"), /logit_bias\[1\] must be a number/);
+      badRequest(
+        () => decodeGeneration({ model: "m", input: { messages: [user] }, parameters: { logit_bias: { "1": value } } }, "r"),
+        /logit_bias\[1\] must be a number/,
+      );
     });
   }
 
   it("a 1 MB string is quoted cut short", () => {
     badRequest(() => decodeGeneration({ model: "m", input: { messages: [{ role: "x".repeat(1_000_000), content: "hi" }] } }, "r"), /got "x{100,}…/);
-    badRequest(() => decodeGeneration({ model: "m", input: { messages: [user] }, parameters: { result_format: "y".repeat(1_000_000) } }, "r"), /result_format must be/);
+    badRequest(
+      () => decodeGeneration({ model: "m", input: { messages: [user] }, parameters: { result_format: "y".repeat(1_000_000) } }, "r"),
+      /result_format must be/,
+    );
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ApiError, errors, invalidParameter } from "../../core/errors.ts";
+import { type ApiError, errors, invalidParameter } from "../../core/errors.ts";
 import type { DeltaEvent, EngineEvent, FinishReason, ToolCallDelta, Usage } from "../../core/types.ts";
 import {
   EMPTY_MESSAGE,
@@ -27,12 +27,7 @@ const delta = (content: string, u: Usage, index = 0): EngineEvent => ({ type: "d
 const finish = (reason: FinishReason, u: Usage, index = 0): EngineEvent => ({ type: "finish", index, reason, usage: u });
 
 /** Deltas (one with a raw newline) then the finish, as a backend emits them. */
-const EVENTS: EngineEvent[] = [
-  delta("Hello", usage(10, 1)),
-  delta(" wor\nld", usage(10, 3)),
-  delta("!", usage(10, 4)),
-  finish("stop", usage(10, 4)),
-];
+const EVENTS: EngineEvent[] = [delta("Hello", usage(10, 1)), delta(" wor\nld", usage(10, 3)), delta("!", usage(10, 4)), finish("stop", usage(10, 4))];
 
 /** Encodes events into SSE frames, numbered from 1 as the route does. */
 function frames(shape: ResponseShape, events: EngineEvent[], requestId = RID): string[] {
@@ -91,7 +86,11 @@ function assertSameKeys(ours: unknown, theirs: unknown, path = "$"): void {
 function withoutIndex(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutIndex);
   if (typeof value !== "object" || value === null) return value;
-  return Object.fromEntries(Object.entries(value).filter(([k]) => k !== "index").map(([k, v]) => [k, withoutIndex(v)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([k]) => k !== "index")
+      .map(([k, v]) => [k, withoutIndex(v)]),
+  );
 }
 
 const fromWire = (u: Json): Usage => {
@@ -109,8 +108,9 @@ function deltaFromWire(data: Json): DeltaEvent {
   if (m.content) event.content = m.content;
   if (m.reasoning_content) event.reasoning = m.reasoning_content;
   if (m.tool_calls) {
-    event.toolCalls = m.tool_calls.map((c: Json): ToolCallDelta =>
-      c.id ? { index: c.index, id: c.id, name: c.function.name, arguments: c.function.arguments } : { index: c.index, arguments: c.function.arguments },
+    event.toolCalls = m.tool_calls.map(
+      (c: Json): ToolCallDelta =>
+        c.id ? { index: c.index, id: c.id, name: c.function.name, arguments: c.function.arguments } : { index: c.index, arguments: c.function.arguments },
     );
   }
   return event;
@@ -131,7 +131,9 @@ function eventsFromCapture(datas: Json[], shape: ResponseShape): EngineEvent[] {
 
 /** The non-blank lines of a captured SSE body in 4-line events (some captures lost their blank lines). */
 function captureEventLines(name: string): string[][] {
-  const lines = readCapture(name, "response.body.txt").split("\n").filter((l) => l !== "");
+  const lines = readCapture(name, "response.body.txt")
+    .split("\n")
+    .filter((l) => l !== "");
   assert.equal(lines.length % 4, 0, `${name}: 4 lines per event`);
   const events: string[][] = [];
   for (let i = 0; i < lines.length; i += 4) events.push(lines.slice(i, i + 4));
@@ -164,9 +166,7 @@ describe("NativeStreamEncoder", () => {
         seen.map((s) => s.finish),
         ["null", "null", "null", "stop"],
       );
-      const expected = shape.incrementalOutput
-        ? ["Hello", " wor\nld", "!", ""]
-        : ["Hello", "Hello wor\nld", "Hello wor\nld!", "Hello wor\nld!"];
+      const expected = shape.incrementalOutput ? ["Hello", " wor\nld", "!", ""] : ["Hello", "Hello wor\nld", "Hello wor\nld!", "Hello wor\nld!"];
       assert.deepEqual(
         seen.map((s) => s.content),
         expected,
@@ -310,7 +310,12 @@ describe("NativeStreamEncoder vs real SSE captures", () => {
 
   it("incremental mode: logprobs of each event's tokens only; reasoning_content always present in thinking mode", () => {
     const shape: ResponseShape = { resultFormat: "message", incrementalOutput: true, reasoning: true, logprobs: true };
-    const lp = (token: string) => ({ token, bytes: [...Buffer.from(token)], logprob: -1, topLogprobs: [{ token, bytes: [...Buffer.from(token)], logprob: -1 }] });
+    const lp = (token: string) => ({
+      token,
+      bytes: [...Buffer.from(token)],
+      logprob: -1,
+      topLogprobs: [{ token, bytes: [...Buffer.from(token)], logprob: -1 }],
+    });
     const datas: Json[] = frames(shape, [
       { type: "delta", index: 0, content: "a", logprobs: [lp("a")], usage: usage(1, 1) },
       { type: "delta", index: 0, content: "b", logprobs: [lp("b")], usage: usage(1, 2) },
@@ -348,8 +353,21 @@ describe("NativeResponseCollector", () => {
     const shape: ResponseShape = { resultFormat: "message", incrementalOutput: false, reasoning: true, logprobs: false };
     const collector = new NativeResponseCollector(shape, RID);
     collector.add({ type: "delta", index: 0, reasoning: "hm", usage: { ...usage(10, 1), reasoningTokens: 1 } });
-    collector.add({ type: "delta", index: 0, toolCalls: [{ index: 0, id: "call_a", name: "get", arguments: "{}" }], usage: { ...usage(10, 5), reasoningTokens: 1 } });
-    collector.add({ type: "delta", index: 0, toolCalls: [{ index: 1, id: "call_b", name: "put", arguments: '{"x":' }, { index: 1, arguments: "2}" }], usage: { ...usage(10, 9), reasoningTokens: 1 } });
+    collector.add({
+      type: "delta",
+      index: 0,
+      toolCalls: [{ index: 0, id: "call_a", name: "get", arguments: "{}" }],
+      usage: { ...usage(10, 5), reasoningTokens: 1 },
+    });
+    collector.add({
+      type: "delta",
+      index: 0,
+      toolCalls: [
+        { index: 1, id: "call_b", name: "put", arguments: '{"x":' },
+        { index: 1, arguments: "2}" },
+      ],
+      usage: { ...usage(10, 9), reasoningTokens: 1 },
+    });
     collector.add({ type: "finish", index: 0, reason: "tool_calls", usage: { ...usage(10, 9), reasoningTokens: 1 } });
     const body = collector.body() as Json;
     assert.deepEqual(body.output.choices[0], {
@@ -451,7 +469,10 @@ describe("NativeResponseCollector vs real JSON captures", () => {
   it("single-generation-message-nosse: same structure; values equal but for our choice index", { skip: CAPTURES_SKIP }, () => {
     const name = "single-generation-message-nosse";
     const captured = readCaptureJson(name, "response.body.txt") as Json;
-    const collector = new NativeResponseCollector({ resultFormat: "message", incrementalOutput: false, reasoning: false, logprobs: false }, captured.request_id);
+    const collector = new NativeResponseCollector(
+      { resultFormat: "message", incrementalOutput: false, reasoning: false, logprobs: false },
+      captured.request_id,
+    );
     const u = fromWire(captured.usage);
     collector.add(delta(captured.output.choices[0].message.content, u));
     collector.add(finish("stop", u));
@@ -470,7 +491,10 @@ describe("NativeResponseCollector vs real JSON captures", () => {
     const u1 = { ...total, outputTokens: total.outputTokens - 50 };
     const a: string = c0!.message.content;
     const b: string = c1!.message.content;
-    const collector = new NativeResponseCollector({ resultFormat: "message", incrementalOutput: false, reasoning: false, logprobs: false }, captured.request_id);
+    const collector = new NativeResponseCollector(
+      { resultFormat: "message", incrementalOutput: false, reasoning: false, logprobs: false },
+      captured.request_id,
+    );
     for (const event of [
       delta(b.slice(0, 5), { ...u1, outputTokens: 2 }, 1),
       delta(a.slice(0, 7), { ...u0, outputTokens: 3 }, 0),
@@ -555,10 +579,12 @@ describe("usage", () => {
   it("sumUsage: prompt (and its cache) once, outputs and reasoning summed", () => {
     assert.deepEqual(sumUsage([]), { inputTokens: 0, outputTokens: 0 });
     assert.deepEqual(sumUsage([usage(7, 3)]), usage(7, 3));
-    assert.deepEqual(
-      sumUsage([usage(186, 50, { cachedTokens: 10, reasoningTokens: 5 }), usage(186, 33, { cachedTokens: 10, reasoningTokens: 2 })]),
-      { inputTokens: 186, outputTokens: 83, cachedTokens: 10, reasoningTokens: 7 },
-    );
+    assert.deepEqual(sumUsage([usage(186, 50, { cachedTokens: 10, reasoningTokens: 5 }), usage(186, 33, { cachedTokens: 10, reasoningTokens: 2 })]), {
+      inputTokens: 186,
+      outputTokens: 83,
+      cachedTokens: 10,
+      reasoningTokens: 7,
+    });
     assert.deepEqual(sumUsage([usage(5, 1), usage(5, 2, { reasoningTokens: 2 })]), { inputTokens: 5, outputTokens: 3, reasoningTokens: 2 });
   });
 });

@@ -1,4 +1,14 @@
-import type { DeltaEvent, EngineEvent, FinishReason, SearchInfo, SearchOutcome, TokenAlternative, TokenLogprob, ToolCallDelta, Usage } from "../../core/types.ts";
+import type {
+  DeltaEvent,
+  EngineEvent,
+  FinishReason,
+  SearchInfo,
+  SearchOutcome,
+  TokenAlternative,
+  TokenLogprob,
+  ToolCallDelta,
+  Usage,
+} from "../../core/types.ts";
 import { ChoiceStates, sumUsage, usageOnTheWire, type ToolCallState } from "../shared/choiceState.ts";
 
 export { sumUsage };
@@ -76,9 +86,7 @@ function wireToolCallDelta(delta: ToolCallDelta): object {
 
 function wireToolCall(call: ToolCallState, index: number, order: "stream" | "sync"): object {
   const fn = { name: call.name, arguments: call.arguments };
-  return order === "sync"
-    ? { function: fn, index, id: call.id, type: "function" }
-    : { index, id: call.id, type: "function", function: fn };
+  return order === "sync" ? { function: fn, index, id: call.id, type: "function" } : { index, id: call.id, type: "function", function: fn };
 }
 
 function message(shape: ResponseShape, content: string, reasoning: string, toolCalls: object[] | undefined): object {
@@ -115,9 +123,7 @@ export class NativeStreamEncoder {
       output = { finish_reason: finish, text: content };
     } else {
       const reasoning = incremental ? (delta.reasoning ?? "") : state.reasoning;
-      const toolCalls = incremental
-        ? delta.toolCalls?.map(wireToolCallDelta)
-        : state.calls.map((call, i) => wireToolCall(call, i, "stream"));
+      const toolCalls = incremental ? delta.toolCalls?.map(wireToolCallDelta) : state.calls.map((call, i) => wireToolCall(call, i, "stream"));
       const choice: Record<string, unknown> = {
         message: message(this.shape, content, reasoning, toolCalls),
         index: event.index,

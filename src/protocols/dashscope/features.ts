@@ -21,9 +21,7 @@ function decodeTool(raw: unknown, i: number): ToolDefinition {
   const fn = raw.function;
   const name = optionalString(fn, "name", `${field}.function.name`);
   if (name === undefined || !NAME.test(name)) {
-    throw invalidParameter(
-      `${field}.function.name must be 1 to 64 letters, digits, underscores or hyphens, got ${jsonPreview(name ?? null)}.`,
-    );
+    throw invalidParameter(`${field}.function.name must be 1 to 64 letters, digits, underscores or hyphens, got ${jsonPreview(name ?? null)}.`);
   }
   const description = optionalString(fn, "description", `${field}.function.description`);
   const parameters = fn.parameters ?? {};
@@ -71,9 +69,7 @@ function decodeResponseFormat(value: unknown): ResponseFormat | undefined {
   if (!isObject(spec)) throw invalidParameter('response_format of type "json_schema" needs a "json_schema" object with a "name" and a "schema".');
   const name = optionalString(spec, "name", "response_format.json_schema.name");
   if (name === undefined || !NAME.test(name)) {
-    throw invalidParameter(
-      `response_format.json_schema.name must be 1 to 64 letters, digits, underscores or hyphens, got ${jsonPreview(name ?? null)}.`,
-    );
+    throw invalidParameter(`response_format.json_schema.name must be 1 to 64 letters, digits, underscores or hyphens, got ${jsonPreview(name ?? null)}.`);
   }
   const schema = spec.schema ?? { type: "object", additionalProperties: true };
   if (!isObject(schema)) wrongType("response_format.json_schema.schema", "an object (a JSON Schema)", schema);

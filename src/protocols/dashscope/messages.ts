@@ -40,7 +40,11 @@ function decodeMediaPart(part: JsonObject, field: string): MediaPart | undefined
       if (typeof fps !== "number" || fps < 0.1 || fps > 10) throw invalidParameter(`${field}.fps must be a number in [0.1, 10].`);
       options.fps = fps;
     }
-    for (const [key, name] of [["min_pixels", "minPixels"], ["max_pixels", "maxPixels"], ["total_pixels", "totalPixels"]] as const) {
+    for (const [key, name] of [
+      ["min_pixels", "minPixels"],
+      ["max_pixels", "maxPixels"],
+      ["total_pixels", "totalPixels"],
+    ] as const) {
       const value = pixels(part, key, field);
       if (value !== undefined) options[name] = value;
     }
@@ -152,9 +156,7 @@ export function decodeMessages(raw: unknown, allowMedia = false): ChatMessage[] 
   const last = messages[messages.length - 1]!;
   if (last.role === "system") throw invalidParameter(EMPTY_MESSAGE);
   if (last.role === "assistant" && !last.partial) {
-    throw invalidParameter(
-      'The last message must be a user or tool message (or an assistant message with "partial": true for prefix continuation).',
-    );
+    throw invalidParameter('The last message must be a user or tool message (or an assistant message with "partial": true for prefix continuation).');
   }
   return messages;
 }

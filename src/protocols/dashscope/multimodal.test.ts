@@ -43,7 +43,10 @@ describe("multimodal decode: the captured request bodies", () => {
         input: {
           messages: [
             { role: "system", content: [{ text: "be brief" }] },
-            { role: "user", content: [{ image: "https://x/a.png", min_pixels: 3136, max_pixels: 1003520 }, { video: ["a", "b", "c", "d"], fps: 1 }, { text: "?" }] },
+            {
+              role: "user",
+              content: [{ image: "https://x/a.png", min_pixels: 3136, max_pixels: 1003520 }, { video: ["a", "b", "c", "d"], fps: 1 }, { text: "?" }],
+            },
           ],
         },
         parameters: { vl_high_resolution_images: true, vl_enable_image_hw_output: true },
@@ -57,7 +60,8 @@ describe("multimodal decode: the captured request bodies", () => {
   });
 
   it("bad items are 400s naming the field", () => {
-    const bad = (part: object) => () => decodeGeneration({ model: "m", input: { messages: [{ role: "user", content: [part, { text: "?" }] }] } }, "r", "multimodal");
+    const bad = (part: object) => () =>
+      decodeGeneration({ model: "m", input: { messages: [{ role: "user", content: [part, { text: "?" }] }] } }, "r", "multimodal");
     assert.throws(bad({ video: "https://x/v.mp4", fps: 20 }), /input\.messages\[0\]\.content\[0\]\.fps must be a number in \[0\.1, 10\]/);
     assert.throws(bad({ image: "" }), /input\.messages\[0\]\.content\[0\]\.image must be a non-empty URL string/);
     assert.throws(bad({ image: "https://x", max_pixels: -1 }), /max_pixels must be a positive integer/);
@@ -77,7 +81,12 @@ describe("multimodal encode: content arrays and media usage, as the captures", (
     const shape = finalizeShape(requested, request, { stream: true, strict: false });
     const encoder = new NativeStreamEncoder(shape, "r");
     const [first, last] = events.map((e) => encoder.encode(e)) as Json[];
-    const captured = JSON.parse(readCapture("multimodal-generation-vl-sse", "response.body.txt").split("\n").find((l) => l.startsWith("data:"))!.slice(5));
+    const captured = JSON.parse(
+      readCapture("multimodal-generation-vl-sse", "response.body.txt")
+        .split("\n")
+        .find((l) => l.startsWith("data:"))!
+        .slice(5),
+    );
     assert.deepEqual(Object.keys(first.output.choices[0].message).sort(), Object.keys(captured.output.choices[0].message).sort());
     assert.deepEqual(first.output.choices[0].message.content, [{ text: "海滩" }]);
     assert.deepEqual(last.output.choices[0].message.content, []);

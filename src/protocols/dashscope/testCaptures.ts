@@ -20,9 +20,7 @@ function repoRoot(): string {
 export const CAPTURES_DIR = resolve(repoRoot(), "../shared/fixtures/dashscope-captures");
 export const CAPTURES_PRESENT = existsSync(CAPTURES_DIR);
 /** `false` when the captures are there, else the reason, for node:test's `skip` option. */
-export const CAPTURES_SKIP: string | false = CAPTURES_PRESENT
-  ? false
-  : `DashScope captures absent (${CAPTURES_DIR}): capture replay tests SKIPPED`;
+export const CAPTURES_SKIP: string | false = CAPTURES_PRESENT ? false : `DashScope captures absent (${CAPTURES_DIR}): capture replay tests SKIPPED`;
 
 export function warnIfCapturesAbsent(file: string): void {
   if (!CAPTURES_PRESENT) console.warn(`WARNING [${file}]: ${CAPTURES_SKIP as string}`);

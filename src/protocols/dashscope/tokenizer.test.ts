@@ -54,15 +54,26 @@ describe("decodeTokenize", () => {
   });
 
   it("messages -> { messages }, checked like generation messages", () => {
-    assert.deepEqual(decodeTokenize({ model: "m", input: { messages: [{ role: "system", content: "s" }, { role: "user", content: "u" }] } }), {
-      model: "m",
-      input: {
-        messages: [
-          { role: "system", content: text("s") },
-          { role: "user", content: text("u") },
-        ],
+    assert.deepEqual(
+      decodeTokenize({
+        model: "m",
+        input: {
+          messages: [
+            { role: "system", content: "s" },
+            { role: "user", content: "u" },
+          ],
+        },
+      }),
+      {
+        model: "m",
+        input: {
+          messages: [
+            { role: "system", content: text("s") },
+            { role: "user", content: text("u") },
+          ],
+        },
       },
-    });
+    );
     assert.throws(() => decodeTokenize({ model: "m", input: { messages: [] } }), apiError(400, "InvalidParameter", EMPTY_MESSAGE));
     assert.throws(
       () => decodeTokenize({ model: "m", input: { messages: [{ role: "user" }] } }),
@@ -87,10 +98,7 @@ describe("decodeTokenize", () => {
   });
 
   it("envelope errors: model, input, neither prompt nor messages", () => {
-    assert.throws(
-      () => decodeTokenize({ input: { prompt: "x" } }),
-      apiError(400, "BadRequest.EmptyModel", 'Required parameter "model" missing from request.'),
-    );
+    assert.throws(() => decodeTokenize({ input: { prompt: "x" } }), apiError(400, "BadRequest.EmptyModel", 'Required parameter "model" missing from request.'));
     assert.throws(() => decodeTokenize({ model: "m" }), apiError(400, "BadRequest.EmptyInput", "Required input parameter missing from request."));
     assert.throws(
       () => decodeTokenize({ model: "m", input: {} }),

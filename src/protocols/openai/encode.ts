@@ -1,5 +1,5 @@
 import type { DeltaEvent, EngineEvent, FinishReason, TokenAlternative, TokenLogprob, ToolCallDelta, Usage } from "../../core/types.ts";
-import { ChoiceStates, sumUsage, usageOnTheWire } from "../shared/choiceState.ts";
+import { type ChoiceStates, sumUsage, usageOnTheWire } from "../shared/choiceState.ts";
 
 /** What the answer carries beyond content (the model's thinking; logprobs asked for). */
 export interface ChatCompletionContent {
@@ -7,8 +7,7 @@ export interface ChatCompletionContent {
   logprobs: boolean;
 }
 
-const wireUsage = (usage: Usage) =>
-  usageOnTheWire(usage, { input: "prompt_tokens", output: "completion_tokens", outputDetails: "completion_tokens_details" });
+const wireUsage = (usage: Usage) => usageOnTheWire(usage, { input: "prompt_tokens", output: "completion_tokens", outputDetails: "completion_tokens_details" });
 
 const alternative = (t: TokenAlternative) => ({ token: t.token, logprob: t.logprob, bytes: t.bytes });
 

@@ -27,7 +27,13 @@ function codeOf(error: ApiError): string {
   if (error.reason === "model_not_found") return "model_not_found";
   if (error.code.startsWith("BadRequest.")) return "invalid_parameter_error";
   if (error.code.startsWith("Throttling")) return "rate_limit_exceeded";
-  return CODES[error.code] ?? error.code.replace(/([a-z])([A-Z])/g, "$1_$2").replace(/\./g, "_").toLowerCase();
+  return (
+    CODES[error.code] ??
+    error.code
+      .replace(/([a-z])([A-Z])/g, "$1_$2")
+      .replace(/\./g, "_")
+      .toLowerCase()
+  );
 }
 
 /** HTTP status in this mode: an unknown model is a 404 here (400 on the native API). */

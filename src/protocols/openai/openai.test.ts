@@ -35,7 +35,11 @@ describe("decodeChatCompletion", () => {
       user: "someone",
     });
     assert.deepEqual(shape, { stream: true, includeUsage: true, continuousUsage: false });
-    assert.deepEqual(request.messages.map((m) => m.role), ["system", "user"], "developer is a system message");
+    assert.deepEqual(
+      request.messages.map((m) => m.role),
+      ["system", "user"],
+      "developer is a system message",
+    );
     assert.equal(request.sampling.temperature, 0.5);
     assert.equal(request.sampling.topK, 5);
     assert.equal(request.sampling.repetitionPenalty, 1.1);
@@ -52,17 +56,27 @@ describe("decodeChatCompletion", () => {
     assert.deepEqual(decode({ model: "m", messages: [{ role: "user", content: "x" }], tools, tool_choice: "required" }).request.features.toolChoice, {
       type: "required",
     });
-    assert.deepEqual(decode({ model: "m", messages: [{ role: "user", content: "x" }], tools, tool_choice: { type: "function", function: { name: "f" } } }).request.features.toolChoice, {
-      type: "function",
-      name: "f",
-    });
+    assert.deepEqual(
+      decode({ model: "m", messages: [{ role: "user", content: "x" }], tools, tool_choice: { type: "function", function: { name: "f" } } }).request.features
+        .toolChoice,
+      {
+        type: "function",
+        name: "f",
+      },
+    );
   });
 
   it("the same validation and messages as the native API", () => {
-    assert.throws(() => decode({ model: "m", messages: [{ role: "user", content: "x" }], temperature: 2 }), invalid(/^Temperature should be in \[0\.0, 2\.0\)$/));
+    assert.throws(
+      () => decode({ model: "m", messages: [{ role: "user", content: "x" }], temperature: 2 }),
+      invalid(/^Temperature should be in \[0\.0, 2\.0\)$/),
+    );
     assert.throws(() => decode({ model: "m", messages: [{ role: "user", content: "x" }], frequency_penalty: 3 }), invalid(/Frequency_penalty should be in/));
     assert.throws(() => decode({ model: "m" }), invalid(/"messages" missing/));
-    assert.throws(() => decode({ messages: [] }), (e: unknown) => e instanceof ApiError && e.code === "BadRequest.EmptyModel");
+    assert.throws(
+      () => decode({ messages: [] }),
+      (e: unknown) => e instanceof ApiError && e.code === "BadRequest.EmptyModel",
+    );
     assert.throws(() => decode({ model: "m", messages: [{ role: "user", content: "x" }], stream_options: 1 }), invalid(/stream_options must be an object/));
   });
 });
@@ -72,8 +86,19 @@ describe("chatCompletionBody", () => {
     const collected = new ChoiceStates();
     const events: EngineEvent[] = [
       { type: "delta", index: 0, reasoning: "hm", usage: usage(5, 1, { reasoningTokens: 1, cachedTokens: 2 }) },
-      { type: "delta", index: 0, content: "ok", logprobs: [{ token: "ok", bytes: [111, 107], logprob: -0.1, topLogprobs: [] }], usage: usage(5, 2, { reasoningTokens: 1, cachedTokens: 2 }) },
-      { type: "delta", index: 0, toolCalls: [{ index: 0, id: "call_1", name: "f", arguments: "{}" }], usage: usage(5, 4, { reasoningTokens: 1, cachedTokens: 2 }) },
+      {
+        type: "delta",
+        index: 0,
+        content: "ok",
+        logprobs: [{ token: "ok", bytes: [111, 107], logprob: -0.1, topLogprobs: [] }],
+        usage: usage(5, 2, { reasoningTokens: 1, cachedTokens: 2 }),
+      },
+      {
+        type: "delta",
+        index: 0,
+        toolCalls: [{ index: 0, id: "call_1", name: "f", arguments: "{}" }],
+        usage: usage(5, 4, { reasoningTokens: 1, cachedTokens: 2 }),
+      },
       { type: "finish", index: 0, reason: "tool_calls", usage: usage(5, 4, { reasoningTokens: 1, cachedTokens: 2 }) },
     ];
     for (const e of events) collected.add(e);
@@ -85,12 +110,23 @@ describe("chatCompletionBody", () => {
       choices: [
         {
           index: 0,
-          message: { role: "assistant", content: "ok", reasoning_content: "hm", tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "f", arguments: "{}" } }] },
+          message: {
+            role: "assistant",
+            content: "ok",
+            reasoning_content: "hm",
+            tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "f", arguments: "{}" } }],
+          },
           finish_reason: "tool_calls",
           logprobs: { content: [{ token: "ok", logprob: -0.1, bytes: [111, 107], top_logprobs: [] }] },
         },
       ],
-      usage: { prompt_tokens: 5, completion_tokens: 4, total_tokens: 9, prompt_tokens_details: { cached_tokens: 2 }, completion_tokens_details: { reasoning_tokens: 1 } },
+      usage: {
+        prompt_tokens: 5,
+        completion_tokens: 4,
+        total_tokens: 9,
+        prompt_tokens_details: { cached_tokens: 2 },
+        completion_tokens_details: { reasoning_tokens: 1 },
+      },
       system_fingerprint: null,
     });
   });
@@ -106,14 +142,20 @@ describe("ChatCompletionChunkEncoder", () => {
       ...encoder.encode({ type: "finish", index: 0, reason: "tool_calls", usage: usage(3, 3) }),
     ];
     const usageChunk = encoder.finish() as Json;
-    assert.deepEqual(chunks.map((c) => c.choices[0].delta), [
-      { role: "assistant", content: "" },
-      { content: "a" },
-      { tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "f", arguments: '{"x"' } }] },
-      { tool_calls: [{ index: 0, function: { arguments: ":1}" } }] },
-      {},
-    ]);
-    assert.deepEqual(chunks.map((c) => c.choices[0].finish_reason), [null, null, null, null, "tool_calls"]);
+    assert.deepEqual(
+      chunks.map((c) => c.choices[0].delta),
+      [
+        { role: "assistant", content: "" },
+        { content: "a" },
+        { tool_calls: [{ index: 0, id: "call_1", type: "function", function: { name: "f", arguments: '{"x"' } }] },
+        { tool_calls: [{ index: 0, function: { arguments: ":1}" } }] },
+        {},
+      ],
+    );
+    assert.deepEqual(
+      chunks.map((c) => c.choices[0].finish_reason),
+      [null, null, null, null, "tool_calls"],
+    );
     for (const c of chunks) {
       assert.equal(c.object, "chat.completion.chunk");
       assert.equal(c.usage, null, "every chunk but the last says usage null when include_usage is on");

@@ -55,7 +55,11 @@ export class ChoiceStates {
 
   /** Usage of the whole generation. */
   usage(): Usage {
-    return sumUsage(this.ordered().map((c) => c.state.usage).filter((u): u is Usage => u !== undefined));
+    return sumUsage(
+      this.ordered()
+        .map((c) => c.state.usage)
+        .filter((u): u is Usage => u !== undefined),
+    );
   }
 }
 
