@@ -14,8 +14,8 @@ import {
   type ChatCompletionContent,
   type ChatCompletionShape,
 } from "../protocols/openai/index.ts";
-import type { NativeRouteDeps } from "./nativeRoutes.ts";
-import { routeGeneration, startGeneration } from "./generation.ts";
+import { startGeneration } from "./generation.ts";
+import type { GenerationDeps } from "./generationDeps.ts";
 import { noteError } from "./gatewayHooks.ts";
 
 /** What the answer carries; with strict_compat, the real server's refusal of non-stream thinking. */
@@ -54,28 +54,34 @@ async function streamChunks(request: FastifyRequest, reply: FastifyReply, events
 }
 
 /** `/compatible-mode/v1/…`: the OpenAI dialect over the same pipeline and backends (protocol.md §11). */
-export function registerOpenAiRoutes(app: FastifyInstance, deps: NativeRouteDeps): void {
+export function registerOpenAiRoutes(app: FastifyInstance, deps: GenerationDeps): void {
   const { hooks } = deps;
 
   app.post(OPENAI_PATHS.chatCompletions, { onRequest: hooks.metered("chat.completions") }, async (request, reply) => {
     const decoded = decodeChatCompletion(request.body, request.id);
     request.account!.stream = decoded.shape.stream;
-    const { route, generation } = await routeGeneration(deps, request, decoded.request);
-    const carries = contentOf(generation, decoded.shape, deps.strictCompat);
+    let carries: ChatCompletionContent | undefined;
+    const contentStage = {
+      name: "OpenAI answer content",
+      validate: (generation: GenerationRequest) => {
+        carries = contentOf(generation, decoded.shape, deps.strictCompat);
+        return generation;
+      },
+    };
     const identity = completionIdentity(request.id, decoded.request.model);
-    const { events, dispose } = await startGeneration(deps, request, reply, route, generation);
+    const { events, dispose } = await startGeneration(deps, request, reply, decoded.request, contentStage);
     try {
       if (decoded.shape.stream) {
         return await streamChunks(
           request,
           reply,
           events,
-          new ChatCompletionChunkEncoder(identity, carries, decoded.shape.includeUsage, decoded.shape.continuousUsage),
+          new ChatCompletionChunkEncoder(identity, carries!, decoded.shape.includeUsage, decoded.shape.continuousUsage),
         );
       }
       const collected = new ChoiceStates();
       for await (const event of events) collected.add(event);
-      return reply.type("application/json").send(chatCompletionBody(identity, carries, collected));
+      return reply.type("application/json").send(chatCompletionBody(identity, carries!, collected));
     } finally {
       dispose();
     }
