@@ -38,21 +38,39 @@ function generationFlow(deps: GenerationDeps, request: FastifyRequest, dialect: 
 }
 
 /**
- * Runs a decoded request through the pipeline (core/pipeline.ts) under one cancellation signal
- * (client gone, timeout, shutdown). `dialect` is the dialect's own validate stage (its answer
- * shape). The caller encodes the events, then disposes of the signal.
+ * A dialect's part in validation: the form of its answer for the validated request (which the
+ * dialect may refuse with a 400, before any charge, like the real server).
  */
-export async function startGeneration(
+export interface DialectAnswer<Answer> {
+  name: string;
+  answer(request: GenerationRequest): Answer;
+}
+
+/**
+ * Runs a decoded request through the pipeline (core/pipeline.ts) under one cancellation signal
+ * (client gone, timeout, shutdown). The caller encodes the events in its answer's form, then
+ * disposes of the signal.
+ */
+export async function startGeneration<Answer>(
   deps: GenerationDeps,
   request: FastifyRequest,
   reply: FastifyReply,
   decoded: GenerationRequest,
-  dialect: Stage,
-): Promise<StartedGeneration & { dispose: () => void }> {
+  dialect: DialectAnswer<Answer>,
+): Promise<StartedGeneration & { answer: Answer; dispose: () => void }> {
+  let answer: { form: Answer } | undefined;
+  const dialectStage: Stage = {
+    name: dialect.name,
+    validate: (generation) => {
+      answer = { form: dialect.answer(generation) };
+      return generation;
+    },
+  };
   const { signal, dispose } = requestSignal(request, reply, deps.requestTimeoutMs, deps.shutdownSignal);
   try {
-    const started = await runGeneration(decoded, generationFlow(deps, request, dialect), { signal, trace: request.account!.trace });
-    return { ...started, dispose };
+    const started = await runGeneration(decoded, generationFlow(deps, request, dialectStage), { signal, trace: request.account!.trace });
+    // The pipeline validated the request, so the dialect stage has run.
+    return { ...started, answer: answer!.form, dispose };
   } catch (error) {
     dispose();
     throw error;

@@ -68,21 +68,15 @@ export function registerNativeRoutes(app: FastifyInstance, deps: GenerationDeps)
     const stream = wantsStream(request.headers);
     request.account!.stream = stream;
     const decoded = decodeGeneration(request.body, request.id, endpoint);
-    let shape: ResponseShape | undefined;
-    // The answer's shape follows the validated request; the real server's refusals among them are 400s before any charge.
-    const shapeStage = {
+    const started = await startGeneration(deps, request, reply, decoded.request, {
       name: "DashScope answer shape",
-      validate: (generation: GenerationRequest) => {
-        shape = finalizeShape(decoded.shape, generation, { stream, strict: deps.strictCompat });
-        return generation;
-      },
-    };
-    const started = await startGeneration(deps, request, reply, decoded.request, shapeStage);
+      answer: (generation) => finalizeShape(decoded.shape, generation, { stream, strict: deps.strictCompat }),
+    });
+    const shape = started.answer;
     try {
-      const answer = shape!;
-      if (started.request.features.media?.returnImageSize) answer.imageSizes = imageSizes(started.request);
-      if (stream) return await streamEvents(request, reply, started.events, answer);
-      return reply.type("application/json").send(await collectEvents(request, started.events, answer));
+      if (started.request.features.media?.returnImageSize) shape.imageSizes = imageSizes(started.request);
+      if (stream) return await streamEvents(request, reply, started.events, shape);
+      return reply.type("application/json").send(await collectEvents(request, started.events, shape));
     } finally {
       started.dispose();
     }

@@ -60,28 +60,27 @@ export function registerOpenAiRoutes(app: FastifyInstance, deps: GenerationDeps)
   app.post(OPENAI_PATHS.chatCompletions, { onRequest: hooks.metered("chat.completions") }, async (request, reply) => {
     const decoded = decodeChatCompletion(request.body, request.id);
     request.account!.stream = decoded.shape.stream;
-    let carries: ChatCompletionContent | undefined;
-    const contentStage = {
-      name: "OpenAI answer content",
-      validate: (generation: GenerationRequest) => {
-        carries = contentOf(generation, decoded.shape, deps.strictCompat);
-        return generation;
-      },
-    };
     const identity = completionIdentity(request.id, decoded.request.model);
-    const { events, dispose } = await startGeneration(deps, request, reply, decoded.request, contentStage);
+    const {
+      events,
+      answer: carries,
+      dispose,
+    } = await startGeneration(deps, request, reply, decoded.request, {
+      name: "OpenAI answer content",
+      answer: (generation) => contentOf(generation, decoded.shape, deps.strictCompat),
+    });
     try {
       if (decoded.shape.stream) {
         return await streamChunks(
           request,
           reply,
           events,
-          new ChatCompletionChunkEncoder(identity, carries!, decoded.shape.includeUsage, decoded.shape.continuousUsage),
+          new ChatCompletionChunkEncoder(identity, carries, decoded.shape.includeUsage, decoded.shape.continuousUsage),
         );
       }
       const collected = new ChoiceStates();
       for await (const event of events) collected.add(event);
-      return reply.type("application/json").send(chatCompletionBody(identity, carries!, collected));
+      return reply.type("application/json").send(chatCompletionBody(identity, carries, collected));
     } finally {
       dispose();
     }
