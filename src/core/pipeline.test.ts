@@ -1,243 +1,229 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ApiError } from "./errors.ts";
-import {
-  applyModelDefaults,
-  assertCapabilities,
-  DEFAULT_MAX_THINKING_TOKENS,
-  PARTIAL_THINKING_MESSAGE,
-  resolveRequest,
-  thinkingBudgetMessage,
-  type RequestStage,
-} from "./pipeline.ts";
-import { thinksByDefault } from "./thinkingDefaults.ts";
-import type { Backend, Capabilities, ChatMessage, GenerationRequest, ModelDefaults, ModelRoute, RequestedFeatures, SamplingParams } from "./types.ts";
+import { ApiError, errors, invalidParameter } from "./errors.ts";
+import { runGeneration, type GenerationFlow } from "./pipeline.ts";
+import type { Stage } from "./stage.ts";
+import type { Backend, Capabilities, EngineEvent, GenerationRequest, ModelRoute } from "./types.ts";
 
 const CAPABILITIES: Capabilities = {
-  tools: true,
-  thinking: true,
-  grammar: true,
+  tools: "grammar",
+  thinking: false,
+  structuredOutput: "grammar",
   logprobs: true,
   vision: false,
   audio: false,
-  maxN: 4,
+  maxN: 1,
   stopTokenIds: true,
   topK: true,
   repetitionPenalty: true,
   logitBias: true,
-  thinkingBudget: true,
+  thinkingBudget: false,
 };
 
-const DEFAULTS: ModelDefaults = { maxTokens: 1000, maxOutputTokens: 8192 };
+const REQUEST: GenerationRequest = {
+  requestId: "req-1",
+  model: "m",
+  messages: [{ role: "user", content: [{ type: "text", text: "hi" }] }],
+  sampling: { stop: { strings: [], tokenIds: [] }, n: 1 },
+  features: {},
+};
 
-function backend(capabilities: Partial<Capabilities> = {}): Backend {
+const FINISH: EngineEvent = { type: "finish", index: 0, reason: "stop", usage: { inputTokens: 1, outputTokens: 1 } };
+
+/** A backend that notes its validate and generate calls in `log`. */
+function backend(log: string[], capabilities: Partial<Capabilities> = {}, invalid?: string): Backend {
   const notUsed = (): never => {
     throw new Error("not used");
   };
-  return { kind: "test", capabilities: { ...CAPABILITIES, ...capabilities }, generate: notUsed, tokenize: notUsed, stats: notUsed, close: notUsed };
-}
-
-function route(name: string, defaults: Partial<ModelDefaults> = {}, capabilities: Partial<Capabilities> = {}): ModelRoute {
-  return { name, backend: backend(capabilities), defaults: { ...DEFAULTS, ...defaults } };
-}
-
-const user = (text: string): ChatMessage => ({ role: "user", content: [{ type: "text", text }] });
-
-function request(
-  options: { model?: string; features?: RequestedFeatures; sampling?: Partial<SamplingParams>; messages?: ChatMessage[] } = {},
-): GenerationRequest {
   return {
-    requestId: "req-1",
-    model: options.model ?? "qwen-plus",
-    messages: options.messages ?? [user("Hello")],
-    sampling: { stop: { strings: [], tokenIds: [] }, n: 1, ...options.sampling },
-    features: options.features ?? {},
+    kind: "test",
+    capabilities: { ...CAPABILITIES, ...capabilities },
+    validate: () => {
+      log.push("backend.validate");
+      if (invalid) throw invalidParameter(invalid);
+    },
+    async *generate(request) {
+      log.push(`generate ${request.requestId}`);
+      yield FINISH;
+    },
+    tokenize: notUsed,
+    stats: notUsed,
+    close: notUsed,
   };
 }
 
-function invalidParameter(message: string | RegExp) {
-  return (error: unknown): true => {
+/** A stage that notes each step it runs in `log` and tags the request id with its name in validate and prepare. */
+function stage(log: string[], name: string, extra: Partial<Stage> = {}): Stage {
+  return {
+    name,
+    validate: (request) => {
+      log.push(`validate ${name}`);
+      return { ...request, requestId: `${request.requestId}+v${name}` };
+    },
+    prepare: async (request) => {
+      log.push(`prepare ${name}`);
+      return { ...request, requestId: `${request.requestId}+p${name}` };
+    },
+    transform: (generate) =>
+      async function* (request, signal) {
+        log.push(`transform ${name} in`);
+        yield* generate(request, signal);
+        log.push(`transform ${name} out`);
+      },
+    ...extra,
+  };
+}
+
+interface FlowOptions {
+  stages?: Stage[];
+  capabilities?: Partial<Capabilities>;
+  backendInvalid?: string;
+  /** Cheap admission refuses (over RPM). */
+  overRpm?: boolean;
+}
+
+/** A flow whose every step notes itself in `log`. */
+function flow(log: string[], options: FlowOptions = {}): GenerationFlow {
+  const route: ModelRoute = { name: "m", backend: backend(log, options.capabilities, options.backendInvalid), defaults: { maxOutputTokens: 100 } };
+  return {
+    route: (model) => {
+      log.push(`route ${model}`);
+      return route;
+    },
+    services: { search: false },
+    stages: options.stages ?? [],
+    admission: {
+      admitRequest: async () => {
+        log.push("admit request");
+        if (options.overRpm) throw errors.rateQuota();
+        return async (request) => {
+          log.push(`admit tokens ${request.requestId}`);
+        };
+      },
+    },
+    account: async function* (events) {
+      log.push("account");
+      yield* events;
+    },
+  };
+}
+
+const run = { signal: new AbortController().signal, trace: {} };
+
+async function drain(events: AsyncIterable<EngineEvent>): Promise<EngineEvent[]> {
+  const out: EngineEvent[] = [];
+  for await (const event of events) out.push(event);
+  return out;
+}
+
+describe("runGeneration: the one flow", () => {
+  it("route, validate, cheap admission, prepare, token admission, generate inside the transforms, account", async () => {
+    const log: string[] = [];
+    const started = await runGeneration(REQUEST, flow(log, { stages: [stage(log, "a"), stage(log, "b")] }), run);
+    assert.equal(started.request.requestId, "req-1+va+vb+pa+pb");
+    assert.deepEqual(await drain(started.events), [FINISH]);
+    assert.deepEqual(log, [
+      "route m",
+      "validate a",
+      "validate b",
+      "backend.validate",
+      "admit request",
+      "prepare a",
+      "prepare b",
+      "admit tokens req-1+va+vb+pa+pb",
+      "account",
+      // The first stage listed wraps the others: it sees the events last.
+      "transform a in",
+      "transform b in",
+      "generate req-1+va+vb+pa+pb",
+      "transform b out",
+      "transform a out",
+    ]);
+  });
+
+  it("model defaults are applied before the stages validate", async () => {
+    const seen: (number | undefined)[] = [];
+    const defaultsSeen: Stage = {
+      name: "sees defaults",
+      validate: (request) => {
+        seen.push(request.sampling.maxTokens);
+        return request;
+      },
+    };
+    const log: string[] = [];
+    const f = flow(log, { stages: [defaultsSeen] });
+    const route = f.route("m");
+    route.defaults.maxTokens = 42;
+    await runGeneration(REQUEST, f, run);
+    assert.deepEqual(seen, [42]);
+  });
+});
+
+describe("runGeneration: stages that stand in for a capability", () => {
+  const grammar = (log: string[]) => stage(log, "grammar", { standsInFor: "structuredOutput" });
+
+  it("run where the backend lacks it natively", async () => {
+    const log: string[] = [];
+    await drain((await runGeneration(REQUEST, flow(log, { stages: [grammar(log)], capabilities: { structuredOutput: "grammar" } }), run)).events);
+    assert.ok(log.includes("validate grammar") && log.includes("prepare grammar") && log.includes("transform grammar in"), log.join(", "));
+  });
+
+  it("are skipped in every step where the backend has it natively", async () => {
+    const log: string[] = [];
+    const started = await runGeneration(
+      REQUEST,
+      flow(log, { stages: [grammar(log), stage(log, "always")], capabilities: { structuredOutput: "native" } }),
+      run,
+    );
+    await drain(started.events);
+    assert.deepEqual(
+      log.filter((line) => line.includes("grammar")),
+      [],
+    );
+    assert.ok(log.includes("validate always"));
+    assert.equal(started.request.requestId, "req-1+valways+palways");
+  });
+});
+
+describe("runGeneration: nothing is charged or fetched for an invalid request", () => {
+  const refused = (error: unknown): true => {
     assert.ok(error instanceof ApiError);
     assert.equal(error.status, 400);
-    assert.equal(error.code, "InvalidParameter");
-    if (typeof message === "string") assert.equal(error.message, message);
-    else assert.match(error.message, message);
     return true;
   };
-}
 
-/** The thinking the pipeline resolves for a request on a model (capabilities: thinking supported). */
-function thinking(req: GenerationRequest, defaults: Partial<ModelDefaults> = {}, capabilities: Partial<Capabilities> = {}) {
-  return applyModelDefaults(req, { ...DEFAULTS, ...defaults }, { ...CAPABILITIES, ...capabilities }).features.thinking;
-}
+  it("a stage's 400 comes before admission", async () => {
+    const log: string[] = [];
+    const invalid: Stage = {
+      name: "invalid",
+      validate: () => {
+        throw invalidParameter("no");
+      },
+    };
+    await assert.rejects(runGeneration(REQUEST, flow(log, { stages: [invalid, stage(log, "later")] }), run), refused);
+    assert.deepEqual(log, ["route m"]);
+  });
 
-describe("applyModelDefaults: sampling", () => {
-  const defaults: ModelDefaults = {
-    temperature: 0.7,
-    topP: 0.8,
-    topK: 20,
-    repetitionPenalty: 1.05,
-    presencePenalty: 1.5,
-    maxTokens: 512,
-    maxOutputTokens: 2048,
-  };
+  it("the backend's own 400 comes before admission", async () => {
+    const log: string[] = [];
+    await assert.rejects(runGeneration(REQUEST, flow(log, { stages: [stage(log, "a")], backendInvalid: "bad stop" }), run), refused);
+    assert.deepEqual(log, ["route m", "validate a", "backend.validate"]);
+  });
 
-  it("fills only what the client left out", () => {
-    const req = request({ sampling: { temperature: 0.1, topK: 0, maxTokens: 64, seed: 7, stop: { strings: ["END"], tokenIds: [] }, n: 2 } });
-    assert.deepEqual(applyModelDefaults(req, defaults, CAPABILITIES).sampling, {
-      temperature: 0.1,
-      topP: 0.8,
-      topK: 0,
-      repetitionPenalty: 1.05,
-      presencePenalty: 1.5,
-      maxTokens: 64,
-      seed: 7,
-      stop: { strings: ["END"], tokenIds: [] },
-      n: 2,
+  it("a capability the backend lacks is refused before admission", async () => {
+    const log: string[] = [];
+    const request: GenerationRequest = { ...REQUEST, features: { thinking: { enabled: true } } };
+    await assert.rejects(runGeneration(request, flow(log), run), refused);
+    assert.deepEqual(log, ["route m"]);
+  });
+
+  it("over the key's RPM: refused at cheap admission, before any stage prepares", async () => {
+    const log: string[] = [];
+    await assert.rejects(runGeneration(REQUEST, flow(log, { stages: [stage(log, "media")], overRpm: true }), run), (error: unknown) => {
+      assert.ok(error instanceof ApiError);
+      assert.equal(error.code, "Throttling.RateQuota");
+      return true;
     });
-  });
-
-  it("fills everything for an empty request and leaves the request unchanged", () => {
-    const req = request();
-    const copy = structuredClone(req);
-    const { sampling } = applyModelDefaults(req, defaults, CAPABILITIES);
-    assert.deepEqual([sampling.temperature, sampling.topP, sampling.topK, sampling.maxTokens], [0.7, 0.8, 20, 512]);
-    assert.deepEqual(req, copy);
-  });
-
-  it("refuses max_tokens above the model's longest output", () => {
-    assert.throws(
-      () => applyModelDefaults(request({ sampling: { maxTokens: 2049 } }), defaults, CAPABILITIES),
-      invalidParameter("Range of max_tokens should be [1, 2048]"),
-    );
-    assert.equal(applyModelDefaults(request({ sampling: { maxTokens: 2048 } }), defaults, CAPABILITIES).sampling.maxTokens, 2048);
-  });
-});
-
-describe("thinksByDefault", () => {
-  for (const name of ["qwen3-8b", "qwen3-0.6b-q8_0", "qwen3-235b-a22b", "qwq-32b", "qwen3-next-80b-a3b-thinking"]) {
-    it(`${name} thinks`, () => assert.equal(thinksByDefault(name), true));
-  }
-  for (const name of ["qwen-plus", "qwen3-max", "qwen3-coder-plus", "qwen3-30b-a3b-instruct-2507", "tiny"]) {
-    it(`${name} does not think`, () => assert.equal(thinksByDefault(name), false));
-  }
-});
-
-describe("applyModelDefaults: thinking", () => {
-  it("honours an explicit choice, with the budget defaulting to the model's max", () => {
-    assert.deepEqual(thinking(request({ model: "qwen-plus", features: { thinking: { enabled: true } } }), { maxThinkingTokens: 4096 }), {
-      enabled: true,
-      budget: 4096,
-    });
-    assert.deepEqual(thinking(request({ model: "qwen3-8b", features: { thinking: { enabled: false } } })), { enabled: false });
-  });
-
-  it("follows the model's configured default, else its name", () => {
-    assert.equal(thinking(request({ model: "qwen-plus" }), { enableThinking: true })?.enabled, true);
-    assert.equal(thinking(request({ model: "qwen3-8b" }), { enableThinking: false })?.enabled, false);
-    assert.deepEqual(thinking(request({ model: "qwen3-8b" })), { enabled: true, budget: DEFAULT_MAX_THINKING_TOKENS });
-    assert.deepEqual(thinking(request({ model: "qwen-plus" })), { enabled: false });
-  });
-
-  it("keeps the budget the client gave", () => {
-    assert.deepEqual(thinking(request({ features: { thinking: { enabled: true, budget: 50 } } })), { enabled: true, budget: 50 });
-  });
-
-  it("drops the budget when thinking is off", () => {
-    assert.deepEqual(thinking(request({ model: "qwen-plus", features: { thinking: { budget: 50 } } })), { enabled: false });
-  });
-
-  it("refuses a budget above the max or below 1", () => {
-    for (const budget of [0, 4097]) {
-      const req = request({ features: { thinking: { enabled: true, budget } } });
-      assert.throws(() => thinking(req, { maxThinkingTokens: 4096 }), invalidParameter(thinkingBudgetMessage(4096)), `budget ${budget}`);
-    }
-    const over = request({ features: { thinking: { enabled: true, budget: DEFAULT_MAX_THINKING_TOKENS + 1 } } });
-    assert.throws(() => thinking(over), invalidParameter(thinkingBudgetMessage(DEFAULT_MAX_THINKING_TOKENS)));
-    assert.deepEqual(thinking(request({ features: { thinking: { enabled: true, budget: 4096 } } }), { maxThinkingTokens: 4096 }), {
-      enabled: true,
-      budget: 4096,
-    });
-  });
-
-  it("never thinks by default when continuing a partial assistant message", () => {
-    const messages: ChatMessage[] = [user("Write a poem"), { role: "assistant", content: [{ type: "text", text: "Roses" }], partial: true }];
-    assert.deepEqual(thinking(request({ model: "qwen3-8b", messages })), { enabled: false });
-    assert.deepEqual(thinking(request({ model: "qwen-plus", messages }), { enableThinking: true }), { enabled: false });
-    assert.throws(
-      () => thinking(request({ model: "qwen3-8b", messages, features: { thinking: { enabled: true } } })),
-      invalidParameter(PARTIAL_THINKING_MESSAGE),
-    );
-  });
-});
-
-describe("assertCapabilities and resolveRequest", () => {
-  it("refuses thinking asked of a backend that cannot think, naming parameters.enable_thinking", () => {
-    const req = request({ model: "tiny", features: { thinking: { enabled: true } } });
-    const noThinking = { ...CAPABILITIES, thinking: false };
-    assert.throws(() => assertCapabilities(req, noThinking, "tiny"), invalidParameter(/parameters\.enable_thinking.*"tiny"/));
-    assert.throws(() => resolveRequest(req, route("tiny", {}, { thinking: false })), invalidParameter(/parameters\.enable_thinking/));
-  });
-
-  it("does not think by default on a backend that cannot", () => {
-    const resolved = resolveRequest(request({ model: "qwen3-8b" }), route("qwen3-8b", {}, { thinking: false }));
-    assert.deepEqual(resolved.features.thinking, { enabled: false });
-    assert.deepEqual(resolveRequest(request({ model: "x" }), route("x", { enableThinking: true }, { thinking: false })).features.thinking, {
-      enabled: false,
-    });
-  });
-
-  it("refuses other features the backend lacks", () => {
-    const caps = { ...CAPABILITIES, tools: false, maxN: 1 };
-    assert.throws(
-      () => assertCapabilities(request({ features: { tools: [{ name: "f", parameters: {} }] } }), caps, "m"),
-      invalidParameter(/parameters\.tools/),
-    );
-    assert.throws(() => assertCapabilities(request({ sampling: { n: 2 } }), caps, "m"), invalidParameter(/parameters\.n=2/));
-    assert.doesNotThrow(() => assertCapabilities(request(), caps, "m"));
-  });
-
-  it("runs the stages in order, after the defaults", () => {
-    const seen: string[] = [];
-    const theRoute = route("qwen3-8b", { temperature: 0.6 });
-    const stage =
-      (name: string): RequestStage =>
-      (req, r) => {
-        assert.equal(r, theRoute);
-        assert.equal(req.sampling.temperature, 0.6);
-        assert.equal(req.features.thinking?.enabled, true);
-        seen.push(`${name} after ${req.requestId}`);
-        return { ...req, requestId: `${req.requestId}+${name}` };
-      };
-    const resolved = resolveRequest(request({ model: "qwen3-8b" }), theRoute, [stage("a"), stage("b")]);
-    assert.deepEqual(seen, ["a after req-1", "b after req-1+a"]);
-    assert.equal(resolved.requestId, "req-1+a+b");
-  });
-});
-
-describe("assertCapabilities: engine knobs", () => {
-  const lean: Capabilities = { ...CAPABILITIES, topK: false, repetitionPenalty: false, logitBias: false, thinkingBudget: false };
-  const request = (sampling: Partial<SamplingParams>, features: RequestedFeatures = {}): GenerationRequest => ({
-    requestId: "r",
-    model: "m",
-    messages: [{ role: "user", content: [{ type: "text", text: "hi" }] }],
-    sampling: { stop: { strings: [], tokenIds: [] }, n: 1, ...sampling },
-    features,
-  });
-  const refused = (r: GenerationRequest, what: RegExp) =>
-    assert.throws(
-      () => assertCapabilities(r, lean, "up"),
-      (e: unknown) => e instanceof Error && what.test(e.message),
-    );
-
-  it("top_k, repetition_penalty, logit_bias and thinking_budget are refused by name where the engine lacks them", () => {
-    refused(request({ topK: 5 }), /parameters\.top_k/);
-    refused(request({ repetitionPenalty: 1.1 }), /parameters\.repetition_penalty/);
-    refused(request({ logitBias: [[1, 2]] }), /parameters\.logit_bias/);
-    refused(request({}, { thinking: { enabled: true, budget: 10 } }), /parameters\.thinking_budget/);
-  });
-
-  it("their neutral values pass (top_k 0 or above 100, repetition_penalty 1)", () => {
-    assertCapabilities(request({ topK: 0, repetitionPenalty: 1 }), lean, "up");
+    assert.deepEqual(log, ["route m", "validate media", "backend.validate", "admit request"]);
   });
 });

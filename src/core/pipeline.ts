@@ -1,114 +1,69 @@
-import { mediaParts } from "./content.ts";
-import { invalidParameter } from "./errors.ts";
-import { thinksByDefault } from "./thinkingDefaults.ts";
-import type { Capabilities, EngineEvent, GenerationRequest, ModelDefaults, ModelRoute } from "./types.ts";
+import { resolveRequest, type ServerServices } from "./requestResolution.ts";
+import { stageRunsFor, type Generate, type Stage, type StageContext } from "./stage.ts";
+import type { EngineEvent, GenerationRequest, GenerationTrace, ModelRoute } from "./types.ts";
+
+/** Charges the prepared request's tokens (TPM); throws when over the limit. */
+export type TokenAdmission = (request: GenerationRequest) => Promise<void>;
 
 /**
- * A step that checks or rewrites a request before it reaches the backend (features' "prepare":
- * structured output, tools, documents, ...). Assembled in http/, so core imports none of them.
+ * Per-key limits in two steps. Cheap admission counts the request (RPM) and holds its concurrency
+ * lease before anything is downloaded or decoded; it returns the token admission, run once the
+ * prepared request's input tokens are known. Both are settled with the real usage at the end.
  */
-export type RequestStage = (request: GenerationRequest, route: ModelRoute) => GenerationRequest;
-
-/** Largest thinking budget when the model's configuration names none. */
-export const DEFAULT_MAX_THINKING_TOKENS = 32768;
-
-/** The real server's messages. */
-export const PARTIAL_THINKING_MESSAGE = "Partial mode is not supported when enable_thinking is true";
-export function thinkingBudgetMessage(max: number): string {
-  return `The thinking_budget parameter must be a positive integer and not greater than ${max}`;
+export interface Admission {
+  admitRequest(route: ModelRoute): Promise<TokenAdmission>;
 }
 
 /**
- * Refuses, with a clear InvalidParameter, whatever the request asks for that the backend cannot
- * honour. Nothing is ever dropped silently.
+ * Everything one generation goes through, handed to the pipeline by whoever assembles it (http/).
+ * The caller is authenticated before this starts (before the body is even read).
  */
-/** What the server adds to every backend (configured services). */
-export interface ServerServices {
-  /** A web-search provider is configured (`enable_search`). */
-  search: boolean;
+export interface GenerationFlow {
+  /** The served model a request names, checked against the caller (unknown, not allowed, still loading). */
+  route(model: string): ModelRoute;
+  /** What the server adds to every backend (a web-search provider). */
+  services: ServerServices;
+  /** Feature and dialect stages, in order; those standing in for what the routed backend does natively are skipped. */
+  stages: readonly Stage[];
+  admission: Admission;
+  /** Observes the events for the usage ledger and metrics. */
+  account(events: AsyncIterable<EngineEvent>): AsyncIterable<EngineEvent>;
 }
 
-const NO_SERVICES: ServerServices = { search: false };
-
-export function assertCapabilities(request: GenerationRequest, capabilities: Capabilities, modelName: string, services: ServerServices = NO_SERVICES): void {
-  const { features, sampling } = request;
-  const refuse = (what: string) => {
-    throw invalidParameter(`${what} is not supported by model "${modelName}" on this server.`);
-  };
-  if (features.tools !== undefined && !capabilities.tools) refuse("Function calling (parameters.tools)");
-  if (features.thinking?.enabled && !capabilities.thinking) refuse("Thinking mode (parameters.enable_thinking)");
-  if (features.responseFormat !== undefined && !capabilities.grammar) refuse("Structured output (parameters.response_format)");
-  if (features.logprobs !== undefined && !capabilities.logprobs) refuse("Log probabilities (parameters.logprobs)");
-  if (features.search !== undefined && !services.search) refuse("Web search (parameters.enable_search)");
-  const media = new Set(mediaParts(request.messages).map((part) => part.type));
-  if (media.has("image") && !capabilities.vision) refuse("Image input");
-  if (media.has("video") && !capabilities.vision) refuse("Video input");
-  if (media.has("audio") && !capabilities.audio) refuse("Audio input");
-  if (sampling.n > capabilities.maxN) refuse(`parameters.n=${sampling.n}`);
-  if (sampling.stop.tokenIds.length > 0 && !capabilities.stopTokenIds) refuse("Stop token ids (parameters.stop as token lists)");
-  if (sampling.topK !== undefined && sampling.topK !== 0 && !capabilities.topK) refuse("parameters.top_k");
-  if (sampling.repetitionPenalty !== undefined && sampling.repetitionPenalty !== 1 && !capabilities.repetitionPenalty) refuse("parameters.repetition_penalty");
-  if (sampling.logitBias !== undefined && !capabilities.logitBias) refuse("parameters.logit_bias");
-  if (features.thinking?.budget !== undefined && !capabilities.thinkingBudget) refuse("parameters.thinking_budget");
+export interface StartedGeneration {
+  route: ModelRoute;
+  /** The request as the backend runs it (validated, defaults applied, prepared). */
+  request: GenerationRequest;
+  events: AsyncIterable<EngineEvent>;
 }
 
 /**
- * Whether the model thinks, and within which budget: as asked, else the model's default (never
- * by default for prefix continuation, which the thought would break).
+ * Runs a decoded request through the one flow: route → validate (capabilities, model defaults,
+ * the stages' checks, the backend's own) → cheap admission (RPM, concurrency) → prepare →
+ * token admission (TPM) → generate, wrapped by the transform stages → account. Every 400 that
+ * needs no I/O is raised before anything is charged, and nothing is downloaded, decoded or asked
+ * of a model before cheap admission. Encoding is left to the caller (the dialect).
  */
-function resolveThinking(request: GenerationRequest, defaults: ModelDefaults, capabilities: Capabilities): GenerationRequest["features"]["thinking"] {
-  const asked = request.features.thinking;
-  const max = defaults.maxThinkingTokens ?? DEFAULT_MAX_THINKING_TOKENS;
-  if (asked?.budget !== undefined && (asked.budget < 1 || asked.budget > max)) throw invalidParameter(thinkingBudgetMessage(max));
-  const partial = request.messages[request.messages.length - 1]?.partial === true;
-  if (asked?.enabled === true && partial) throw invalidParameter(PARTIAL_THINKING_MESSAGE);
-  const byDefault = defaults.enableThinking ?? thinksByDefault(request.model);
-  const enabled = asked?.enabled ?? (capabilities.thinking && byDefault && !partial);
-  if (!enabled) return { enabled: false };
-  const budget = asked?.budget ?? (capabilities.thinkingBudget ? max : undefined);
-  return budget === undefined ? { enabled } : { enabled, budget };
-}
+export async function runGeneration(
+  decoded: GenerationRequest,
+  flow: GenerationFlow,
+  run: { signal: AbortSignal; trace: GenerationTrace },
+): Promise<StartedGeneration> {
+  const route = flow.route(decoded.model);
+  const stages = flow.stages.filter((stage) => stageRunsFor(stage, route.backend.capabilities));
 
-/** Fills what the client left out from the model's configured defaults. */
-export function applyModelDefaults(request: GenerationRequest, defaults: ModelDefaults, capabilities: Capabilities): GenerationRequest {
-  const s = request.sampling;
-  if (s.maxTokens !== undefined && s.maxTokens > defaults.maxOutputTokens) {
-    throw invalidParameter(`Range of max_tokens should be [1, ${defaults.maxOutputTokens}]`);
-  }
-  return {
-    ...request,
-    sampling: {
-      ...s,
-      temperature: s.temperature ?? defaults.temperature,
-      topP: s.topP ?? defaults.topP,
-      topK: s.topK ?? defaults.topK,
-      repetitionPenalty: s.repetitionPenalty ?? defaults.repetitionPenalty,
-      presencePenalty: s.presencePenalty ?? defaults.presencePenalty,
-      maxTokens: s.maxTokens ?? defaults.maxTokens,
-    },
-    features: { ...request.features, thinking: resolveThinking(request, defaults, capabilities) },
-  };
-}
+  let request = resolveRequest(decoded, route, flow.services);
+  for (const stage of stages) if (stage.validate) request = stage.validate(request, route);
+  route.backend.validate(request);
 
-/** The request as the backend will run it: capabilities checked, defaults applied, stages run. */
-export function resolveRequest(
-  request: GenerationRequest,
-  route: ModelRoute,
-  stages: readonly RequestStage[] = [],
-  services: ServerServices = NO_SERVICES,
-): GenerationRequest {
-  assertCapabilities(request, route.backend.capabilities, route.name, services);
-  let resolved = applyModelDefaults(request, route.defaults, route.backend.capabilities);
-  for (const stage of stages) resolved = stage(resolved, route);
-  return resolved;
-}
+  const admitTokens = await flow.admission.admitRequest(route);
 
-/** Runs one request against the model it was routed to. */
-export function runGeneration(
-  request: GenerationRequest,
-  route: ModelRoute,
-  signal: AbortSignal,
-  stages: readonly RequestStage[] = [],
-): AsyncIterable<EngineEvent> {
-  return route.backend.generate(resolveRequest(request, route, stages), signal);
+  const context: StageContext = { route, signal: run.signal, trace: run.trace };
+  for (const stage of stages) if (stage.prepare) request = await stage.prepare(request, context);
+
+  await admitTokens(request);
+
+  let generate: Generate = (req, signal) => route.backend.generate(req, signal, run.trace);
+  for (const stage of [...stages].reverse()) if (stage.transform) generate = stage.transform(generate, context);
+  return { route, request, events: flow.account(generate(request, run.signal)) };
 }

@@ -296,10 +296,22 @@ export interface TokenizeResult {
   prompt: string;
 }
 
+/**
+ * How a backend provides a capability: the engine does it itself and takes the request as the
+ * client sent it ("native"), or openscope's grammar engine stands in for it ("grammar": a stage
+ * rewrites the request for that engine first). `false`: not at all.
+ */
+export type Provision = false | "native" | "grammar";
+
 export interface Capabilities {
-  tools: boolean;
+  /** Function calling; with "grammar", tool parameters are rewritten for the grammar that constrains calls. */
+  tools: Provision;
   thinking: boolean;
-  grammar: boolean;
+  /**
+   * `response_format`; with "grammar", JSON schemas are checked and rewritten for the grammar engine
+   * (strict schemas refuse what it cannot enforce) and shown to the model in the system prompt.
+   */
+  structuredOutput: Provision;
   logprobs: boolean;
   vision: boolean;
   audio: boolean;
@@ -335,6 +347,12 @@ export interface Backend {
   /** "llama" for the embedded engine, the upstream kind ("vllm", "dashscope", …) otherwise. */
   readonly kind: string;
   readonly capabilities: Capabilities;
+  /**
+   * Raises every 400 this backend would give the request (knobs its engine cannot combine, token
+   * ids outside its vocabulary, a prompt longer than its context), before anything is charged or
+   * computed: the pipeline's validate step calls it on the resolved request.
+   */
+  validate(request: GenerationRequest): void;
   /** Streams events for every choice; must stop computing and free its slots when `signal` aborts. */
   generate(request: GenerationRequest, signal: AbortSignal, trace?: GenerationTrace): AsyncIterable<EngineEvent>;
   tokenize(input: TokenizeInput): Promise<TokenizeResult>;

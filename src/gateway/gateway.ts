@@ -1,5 +1,6 @@
 import { errors, type ApiError } from "../core/errors.ts";
-import type { GenerationRequest, ModelRoute } from "../core/types.ts";
+import type { TokenAdmission } from "../core/pipeline.ts";
+import type { ModelRoute } from "../core/types.ts";
 import type { UsageRecord } from "../store/index.ts";
 import type { RequestAccount } from "./account.ts";
 import { assertModelAllowed, type Authenticator } from "./auth.ts";
@@ -23,6 +24,8 @@ export interface GatewayOptions {
   leaseTtlMs: number;
   observers?: RequestObserver[];
 }
+
+const NO_TOKEN_ADMISSION: TokenAdmission = async () => undefined;
 
 function throttlingError(limit: LimitKind, retryAfterMs: number): ApiError {
   const error = limit === "tpm" ? errors.allocationQuota() : errors.rateQuota();
@@ -64,29 +67,45 @@ export class Gateway {
   }
 
   /**
-   * Admits a generation under the key's limits (429 with Retry-After when over): charges one
-   * request and its input + max output tokens now, and settles the real tokens when it ends.
+   * Cheap admission, before anything is downloaded or decoded: counts the request against the
+   * key's RPM and takes its concurrency lease (429 with Retry-After when over). Returns the token
+   * admission, which charges the prepared request's input + max output tokens against TPM. Both
+   * are settled once, with the real tokens, when the request ends.
    */
-  async admit(account: RequestAccount, route: ModelRoute, request: GenerationRequest): Promise<void> {
+  async admitRequest(account: RequestAccount, route: ModelRoute): Promise<TokenAdmission> {
     const caller = account.caller;
-    if (!this.limits || caller.kind !== "managed") return;
-    const { rpm, tpm, concurrency } = caller.key;
-    if (rpm === null && tpm === null && concurrency === null) return;
-    const tokens = tpm === null ? 0 : await admissionCharge(request, route);
     const limits = this.limits;
-    const result = await limits.admit({
-      keyId: caller.key.id,
-      limits: { rpm, tpm, concurrency },
-      tokens,
-      leaseId: account.requestId,
-      leaseTtlMs: this.#leaseTtlMs,
-    });
-    if (!result.ok) throw throttlingError(result.limit, result.retryAfterMs);
-    account.onEnd((usage) => {
-      const used = usage.inputTokens + usage.outputTokens;
-      const settlement = { keyId: caller.key.id, leaseId: account.requestId, admittedAt: result.at, tokenDelta: tpm === null ? 0 : used - tokens };
-      limits.settle(settlement).catch(() => undefined);
-    });
+    if (!limits || caller.kind !== "managed") return NO_TOKEN_ADMISSION;
+    const { rpm, tpm, concurrency } = caller.key;
+    if (rpm === null && tpm === null && concurrency === null) return NO_TOKEN_ADMISSION;
+    // One lease per request (both admissions name it); its settlement corrects the tokens charged, if any.
+    const lease = { keyId: caller.key.id, leaseId: account.requestId, leaseTtlMs: this.#leaseTtlMs };
+    let charged: { at: number; tokens: number } | undefined;
+    let settling = false;
+    const settleAtEnd = (admittedAt: number) => {
+      if (settling) return;
+      settling = true;
+      account.onEnd((usage) => {
+        // The token correction goes to the minute the tokens were charged to; without a charge there is none.
+        const settlement = charged
+          ? { admittedAt: charged.at, tokenDelta: usage.inputTokens + usage.outputTokens - charged.tokens }
+          : { admittedAt, tokenDelta: 0 };
+        limits.settle({ keyId: lease.keyId, leaseId: lease.leaseId, ...settlement }).catch(() => undefined);
+      });
+    };
+    if (rpm !== null || concurrency !== null) {
+      const result = await limits.admit({ ...lease, limits: { rpm, tpm: null, concurrency }, tokens: 0 });
+      if (!result.ok) throw throttlingError(result.limit, result.retryAfterMs);
+      settleAtEnd(result.at);
+    }
+    if (tpm === null) return NO_TOKEN_ADMISSION;
+    return async (request) => {
+      const tokens = await admissionCharge(request, route);
+      const result = await limits.admit({ ...lease, limits: { rpm: null, tpm, concurrency: null }, tokens });
+      if (!result.ok) throw throttlingError(result.limit, result.retryAfterMs);
+      charged = { at: result.at, tokens };
+      settleAtEnd(result.at);
+    };
   }
 
   /** The response has closed: settles limits, writes the ledger record, tells the observers. */

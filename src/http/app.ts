@@ -19,7 +19,8 @@ import { requestStages, type Moderator } from "../features/index.ts";
 import type { SearchProvider } from "../features/search/index.ts";
 import { openAiErrorBody, openAiStatus } from "../protocols/openai/index.ts";
 import { isOpenAiPath } from "./requestValues.ts";
-import { registerNativeRoutes, type NativeRouteDeps } from "./nativeRoutes.ts";
+import type { GenerationDeps } from "./generationDeps.ts";
+import { registerNativeRoutes } from "./nativeRoutes.ts";
 import { registerOpenAiRoutes } from "./openaiRoutes.ts";
 
 export interface AppOptions {
@@ -142,7 +143,7 @@ export function buildApp(options: AppOptions): OpenscopeApp {
 
   const logContent = options.logContent ?? false;
   const hooks = gatewayHooks({ gateway: options.gateway, accessLog: accessLogger({ logContent }), logContent });
-  const routeDeps: NativeRouteDeps = {
+  const routeDeps: GenerationDeps = {
     registry: options.registry,
     gateway: options.gateway,
     hooks,

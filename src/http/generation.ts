@@ -1,76 +1,78 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { invalidParameter } from "../core/errors.ts";
-import { resolveRequest } from "../core/pipeline.ts";
-import { searchingGeneration } from "../features/search/index.ts";
-import { prepareMedia, withMediaUsage, type MediaTokens } from "../features/media/intake.ts";
-import { mediaParts } from "../core/content.ts";
-import { expandFileReferences } from "../features/documents/fileReferences.ts";
-import { INSPECTION_HEADER, inspectInput, inspectOutput, parseInspectionHeader, type InspectionRequest } from "../features/index.ts";
-import type { EngineEvent, GenerationRequest, ModelRoute } from "../core/types.ts";
-import type { NativeRouteDeps } from "./nativeRoutes.ts";
-import { headerValue } from "./requestValues.ts";
+import { runGeneration, type GenerationFlow, type StartedGeneration } from "../core/pipeline.ts";
+import type { Stage } from "../core/stage.ts";
+import type { GenerationRequest } from "../core/types.ts";
+import { INSPECTION_HEADER } from "../features/index.ts";
+import type { GenerationDeps } from "./generationDeps.ts";
+import { documentsStage, inspectionStage, mediaStage, searchStage } from "./generationStages.ts";
 import { requestSignal } from "./requestSignal.ts";
+import { headerValue } from "./requestValues.ts";
 
 /**
- * The model a decoded request names, checked against the caller's key, and the request as that
- * model will run it (`fileid://` references replaced by the documents' text first).
+ * The flow of one generation request: its model checked against the caller's key, the server's
+ * stages (documents, media, DataInspection, web search), the features' and the dialect's, and the
+ * caller's limits and account.
  */
-export async function routeGeneration(
-  deps: NativeRouteDeps,
-  request: FastifyRequest,
-  decoded: GenerationRequest,
-): Promise<{ route: ModelRoute; generation: GenerationRequest }> {
-  const route = deps.registry.resolve(decoded.model);
+function generationFlow(deps: GenerationDeps, request: FastifyRequest, dialect: Stage): GenerationFlow {
   const account = request.account!;
-  deps.gateway.authorizeModel(account, route, decoded.model);
-  const expanded = deps.files ? await expandFileReferences(decoded, deps.files.textReader(account.caller)) : decoded;
-  return { route, generation: resolveRequest(expanded, route, deps.stages, { search: deps.search !== undefined }) };
-}
-
-/** Which sides DataInspection covers for this request (`X-DashScope-DataInspection`, or always when configured so). */
-function inspectedSides(deps: NativeRouteDeps, request: FastifyRequest): InspectionRequest {
-  const asked = parseInspectionHeader(headerValue(request, INSPECTION_HEADER));
-  const always = deps.inspection?.always === true;
-  return { input: asked.input || always, output: asked.output || always };
+  const ossResolve = headerValue(request, "x-dashscope-ossresourceresolve")?.toLowerCase() === "enable";
+  const stages: Stage[] = [
+    ...(deps.files ? [documentsStage(deps.files, account.caller)] : []),
+    mediaStage(deps.media, ossResolve),
+    inspectionStage(deps.inspection, headerValue(request, INSPECTION_HEADER)),
+    ...(deps.search ? [searchStage(deps.search)] : []),
+    ...deps.stages,
+    dialect,
+  ];
+  return {
+    route: (model) => {
+      const route = deps.registry.resolve(model);
+      deps.gateway.authorizeModel(account, route, model);
+      return route;
+    },
+    services: { search: deps.search !== undefined },
+    stages,
+    admission: { admitRequest: (route) => deps.gateway.admitRequest(account, route) },
+    account: (events) => account.observe(events),
+  };
 }
 
 /**
- * Admits the generation under the caller's limits and starts it: its events (observed for the
- * ledger and metrics) and the disposer of its cancellation signal (client gone, timeout, shutdown).
+ * A dialect's part in validation: the form of its answer for the validated request (which the
+ * dialect may refuse with a 400, before any charge, like the real server).
  */
-export async function startGeneration(
-  deps: NativeRouteDeps,
+export interface DialectAnswer<Answer> {
+  name: string;
+  answer(request: GenerationRequest): Answer;
+}
+
+/**
+ * Runs a decoded request through the pipeline (core/pipeline.ts) under one cancellation signal
+ * (client gone, timeout, shutdown). The caller encodes the events in its answer's form, then
+ * disposes of the signal.
+ */
+export async function startGeneration<Answer>(
+  deps: GenerationDeps,
   request: FastifyRequest,
   reply: FastifyReply,
-  route: ModelRoute,
-  generation: GenerationRequest,
-): Promise<{ events: AsyncIterable<EngineEvent>; dispose: () => void; imageSizes?: [number, number][] }> {
-  const account = request.account!;
-  let tokens: MediaTokens | undefined;
-  if (mediaParts(generation.messages).length > 0) {
-    if (!deps.media) throw invalidParameter("Media input is not enabled on this server.");
-    const ossResolve = headerValue(request, "x-dashscope-ossresourceresolve")?.toLowerCase() === "enable";
-    ({ request: generation, tokens } = await prepareMedia(generation, { fetcher: deps.media, ossResolve }));
-  }
-  const sides = inspectedSides(deps, request);
-  const moderator = deps.inspection?.moderator;
-  if (!moderator && (sides.input || sides.output)) {
-    throw invalidParameter("X-DashScope-DataInspection was requested, but this server has no moderation configured (data_inspection in its config).");
-  }
-  if (moderator && sides.input) await inspectInput(moderator, generation.messages);
-  await deps.gateway.admit(account, route, generation);
+  decoded: GenerationRequest,
+  dialect: DialectAnswer<Answer>,
+): Promise<StartedGeneration & { answer: Answer; dispose: () => void }> {
+  let answer: { form: Answer } | undefined;
+  const dialectStage: Stage = {
+    name: dialect.name,
+    validate: (generation) => {
+      answer = { form: dialect.answer(generation) };
+      return generation;
+    },
+  };
   const { signal, dispose } = requestSignal(request, reply, deps.requestTimeoutMs, deps.shutdownSignal);
-  const generate = (req: GenerationRequest, inner: AbortSignal) => route.backend.generate(req, inner, account.trace);
-  let events =
-    generation.features.search && deps.search
-      ? searchingGeneration(generation, generate, deps.search, signal, { toolCalling: route.backend.capabilities.tools })
-      : generate(generation, signal);
-  if (moderator && sides.output) events = inspectOutput(events, moderator, generation.messages);
-  if (tokens) events = withMediaUsage(events, tokens);
-  const imageSizes = generation.features.media?.returnImageSize
-    ? mediaParts(generation.messages).flatMap((part): [number, number][] =>
-        part.type === "image" && part.prepared ? [[part.prepared.height, part.prepared.width]] : [],
-      )
-    : undefined;
-  return { events: account.observe(events), dispose, ...(imageSizes ? { imageSizes } : {}) };
+  try {
+    const started = await runGeneration(decoded, generationFlow(deps, request, dialectStage), { signal, trace: request.account!.trace });
+    // The pipeline validated the request, so the dialect stage has run.
+    return { ...started, answer: answer!.form, dispose };
+  } catch (error) {
+    dispose();
+    throw error;
+  }
 }

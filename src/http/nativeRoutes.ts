@@ -1,13 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { mediaParts } from "../core/content.ts";
 import { ApiError, toApiError } from "../core/errors.ts";
-import type { RequestStage } from "../core/pipeline.ts";
-import type { Moderator } from "../features/index.ts";
-import type { SearchProvider } from "../features/search/index.ts";
-import type { EngineEvent } from "../core/types.ts";
-import type { Gateway, ModelRegistry } from "../gateway/index.ts";
-import type { FileService } from "../gateway/files.ts";
-import type { MediaFetcher } from "../features/media/fetch.ts";
-import { noteError, type gatewayHooks } from "./gatewayHooks.ts";
+import type { EngineEvent, GenerationRequest } from "../core/types.ts";
+import { noteError } from "./gatewayHooks.ts";
 import {
   decodeGeneration,
   decodeTokenize,
@@ -22,27 +17,14 @@ import {
   wantsStream,
   type ResponseShape,
 } from "../protocols/dashscope/index.ts";
-import { routeGeneration, startGeneration } from "./generation.ts";
+import { startGeneration } from "./generation.ts";
+import type { GenerationDeps } from "./generationDeps.ts";
 
-export interface NativeRouteDeps {
-  registry: ModelRegistry;
-  gateway: Gateway;
-  /** Authentication and metering hooks (gatewayHooks). */
-  hooks: ReturnType<typeof gatewayHooks>;
-  requestTimeoutMs: number;
-  shutdownSignal: AbortSignal;
-  /** Feature stages (tools, structured output, ...) every request goes through before its backend. */
-  stages: readonly RequestStage[];
-  /** Reproduce the real server's refusals of thinking-mode combinations openscope can serve. */
-  strictCompat: boolean;
-  /** Fetches media (SSRF-safe, `data:`, `oss://`) for the multimodal endpoint; absent: media input is refused. */
-  media: MediaFetcher | undefined;
-  /** Uploaded files, for `fileid://` references; absent: references stay as written. */
-  files: FileService | undefined;
-  /** Web search for `enable_search`; absent: such requests are refused. */
-  search: SearchProvider | undefined;
-  /** DataInspection: the configured moderators, and whether they run without the header too. */
-  inspection: { moderator: Moderator; always: boolean } | undefined;
+/** `vl_enable_image_hw_output`: the prepared images' [height, width]. */
+function imageSizes(request: GenerationRequest): [number, number][] {
+  return mediaParts(request.messages).flatMap((part): [number, number][] =>
+    part.type === "image" && part.prepared ? [[part.prepared.height, part.prepared.width]] : [],
+  );
 }
 
 /** Writes a native SSE stream: one write per event, an `event:error` frame on failure, then close. */
@@ -79,22 +61,24 @@ async function collectEvents(request: FastifyRequest, events: AsyncIterable<Engi
   return collector.body();
 }
 
-export function registerNativeRoutes(app: FastifyInstance, deps: NativeRouteDeps): void {
+export function registerNativeRoutes(app: FastifyInstance, deps: GenerationDeps): void {
   const { gateway, hooks } = deps;
 
   const generationRoute = (endpoint: "text" | "multimodal") => async (request: FastifyRequest, reply: FastifyReply) => {
     const stream = wantsStream(request.headers);
     request.account!.stream = stream;
     const decoded = decodeGeneration(request.body, request.id, endpoint);
-    const { route, generation } = await routeGeneration(deps, request, decoded.request);
-    const shape = finalizeShape(decoded.shape, generation, { stream, strict: deps.strictCompat });
-    const { events, dispose, imageSizes } = await startGeneration(deps, request, reply, route, generation);
-    if (imageSizes) shape.imageSizes = imageSizes;
+    const started = await startGeneration(deps, request, reply, decoded.request, {
+      name: "DashScope answer shape",
+      answer: (generation) => finalizeShape(decoded.shape, generation, { stream, strict: deps.strictCompat }),
+    });
+    const shape = started.answer;
     try {
-      if (stream) return await streamEvents(request, reply, events, shape);
-      return reply.type("application/json").send(await collectEvents(request, events, shape));
+      if (started.request.features.media?.returnImageSize) shape.imageSizes = imageSizes(started.request);
+      if (stream) return await streamEvents(request, reply, started.events, shape);
+      return reply.type("application/json").send(await collectEvents(request, started.events, shape));
     } finally {
-      dispose();
+      started.dispose();
     }
   };
   app.post(NATIVE_PATHS.textGeneration, { onRequest: hooks.metered("text-generation") }, generationRoute("text"));

@@ -14,8 +14,8 @@ import {
   type ChatCompletionContent,
   type ChatCompletionShape,
 } from "../protocols/openai/index.ts";
-import type { NativeRouteDeps } from "./nativeRoutes.ts";
-import { routeGeneration, startGeneration } from "./generation.ts";
+import { startGeneration } from "./generation.ts";
+import type { GenerationDeps } from "./generationDeps.ts";
 import { noteError } from "./gatewayHooks.ts";
 
 /** What the answer carries; with strict_compat, the real server's refusal of non-stream thinking. */
@@ -54,16 +54,21 @@ async function streamChunks(request: FastifyRequest, reply: FastifyReply, events
 }
 
 /** `/compatible-mode/v1/…`: the OpenAI dialect over the same pipeline and backends (protocol.md §11). */
-export function registerOpenAiRoutes(app: FastifyInstance, deps: NativeRouteDeps): void {
+export function registerOpenAiRoutes(app: FastifyInstance, deps: GenerationDeps): void {
   const { hooks } = deps;
 
   app.post(OPENAI_PATHS.chatCompletions, { onRequest: hooks.metered("chat.completions") }, async (request, reply) => {
     const decoded = decodeChatCompletion(request.body, request.id);
     request.account!.stream = decoded.shape.stream;
-    const { route, generation } = await routeGeneration(deps, request, decoded.request);
-    const carries = contentOf(generation, decoded.shape, deps.strictCompat);
     const identity = completionIdentity(request.id, decoded.request.model);
-    const { events, dispose } = await startGeneration(deps, request, reply, route, generation);
+    const {
+      events,
+      answer: carries,
+      dispose,
+    } = await startGeneration(deps, request, reply, decoded.request, {
+      name: "OpenAI answer content",
+      answer: (generation) => contentOf(generation, decoded.shape, deps.strictCompat),
+    });
     try {
       if (decoded.shape.stream) {
         return await streamChunks(

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { PARTIAL_THINKING_MESSAGE } from "../../src/core/pipeline.ts";
+import { PARTIAL_THINKING_MESSAGE } from "../../src/core/index.ts";
 import { JSON_WORD_MESSAGE } from "../../src/features/index.ts";
 import { STRICT_MESSAGES } from "../../src/protocols/dashscope/index.ts";
 import { CAPTURES_SKIP, readCaptureJson, warnIfCapturesAbsent } from "../../src/protocols/dashscope/testCaptures.ts";

@@ -14,7 +14,7 @@ import type { RunningServer } from "../../src/cli/serve.ts";
 import { imageRules, imageTokens } from "../../src/features/media/vision.ts";
 import { ffmpegSkip, testAudio, testVideo } from "../../src/features/media/testMedia.ts";
 import { postJson, postSse, startTestServer, type TestServer } from "../helpers/server.ts";
-import { startUpstreamFront } from "../helpers/upstream.ts";
+import { engineStandIn, startUpstreamFront } from "../helpers/upstream.ts";
 
 const MULTIMODAL = "/api/v1/services/aigc/multimodal-generation/generation";
 type Json = any;
@@ -27,29 +27,6 @@ const dataUri = (mime: string, bytes: Buffer) => `data:${mime};base64,${bytes.to
 
 function ask(content: Json[], parameters: Json = {}, model = "qwen-vl-plus") {
   return { model, input: { messages: [{ role: "user", content }] }, parameters };
-}
-
-/** A local HTTP server standing in for an OpenAI-compatible engine (vLLM): records each body, streams a one-word answer. */
-async function engineStandIn(): Promise<{ url: string; bodies: Json[]; close: () => Promise<void> }> {
-  const bodies: Json[] = [];
-  const server: Server = createServer((req, res) => {
-    let text = "";
-    req.on("data", (chunk) => (text += chunk));
-    req.on("end", () => {
-      bodies.push(JSON.parse(text));
-      res.writeHead(200, { "Content-Type": "text/event-stream" });
-      const chunk = (delta: Json, finish: string | null, usage?: Json) =>
-        `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "vl", choices: [{ index: 0, delta, finish_reason: finish }], ...(usage ? { usage } : {}) })}\n\n`;
-      res.end(
-        chunk({ role: "assistant", content: "beach" }, null) +
-          chunk({}, "stop", { prompt_tokens: 1300, completion_tokens: 1, total_tokens: 1301 }) +
-          "data: [DONE]\n\n",
-      );
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/v1`, bodies, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 /** The media parts of the last request the stand-in engine received. */

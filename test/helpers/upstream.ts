@@ -1,6 +1,8 @@
 /** Test helper: an openscope whose one model ("up", alias qwen-plus) is served by upstream replicas. */
 import { startServer, type RunningServer } from "../../src/cli/serve.ts";
 import { mkdtempSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gatewayDefaults, parseModel, type ServerConfig } from "../../src/config/config.ts";
@@ -42,4 +44,33 @@ export async function startUpstreamFront(
   );
   await server.loaded;
   return server;
+}
+
+/** A JSON body as the stand-in received it (tests read it freely). */
+// biome-ignore lint/suspicious/noExplicitAny: tests walk the recorded bodies without declaring their shapes.
+type RecordedBody = any;
+
+/** A local HTTP server standing in for an OpenAI-compatible engine (vLLM): records each body, streams a one-word answer. */
+export async function engineStandIn(): Promise<{ url: string; bodies: RecordedBody[]; close: () => Promise<void> }> {
+  const bodies: RecordedBody[] = [];
+  const server: Server = createServer((req, res) => {
+    let text = "";
+    req.on("data", (chunk) => {
+      text += chunk;
+    });
+    req.on("end", () => {
+      bodies.push(JSON.parse(text));
+      res.writeHead(200, { "Content-Type": "text/event-stream" });
+      const chunk = (delta: object, finish: string | null, usage?: object) =>
+        `data: ${JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "vl", choices: [{ index: 0, delta, finish_reason: finish }], ...(usage ? { usage } : {}) })}\n\n`;
+      res.end(
+        chunk({ role: "assistant", content: "beach" }, null) +
+          chunk({}, "stop", { prompt_tokens: 1300, completion_tokens: 1, total_tokens: 1301 }) +
+          "data: [DONE]\n\n",
+      );
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/v1`, bodies, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }

@@ -32,9 +32,9 @@ export class DashScopeUpstreamBackend implements Backend {
       headers: { "X-DashScope-SSE": "enable", Accept: "text/event-stream" },
     });
     this.capabilities = {
-      tools: true,
+      tools: "native",
       thinking: true,
-      grammar: true,
+      structuredOutput: "native",
       logprobs: true,
       // Media go to the multimodal endpoint in its native form, for models configured to take them.
       vision: (options.modalities ?? []).some((m) => m === "image" || m === "video"),
@@ -47,6 +47,9 @@ export class DashScopeUpstreamBackend implements Backend {
       thinkingBudget: true,
     };
   }
+
+  /** The endpoint judges the request itself. */
+  validate(): void {}
 
   generate(request: GenerationRequest, signal: AbortSignal, trace?: GenerationTrace): AsyncIterable<EngineEvent> {
     const body = nativeBody(request, this.#options.upstreamModel);

@@ -65,7 +65,7 @@ function commonPrefixLength(a: readonly Token[], b: readonly Token[]): number {
 /** What every choice of one request shares. */
 interface ChoiceContext {
   request: GenerationRequest;
-  promptTokens: Token[];
+  promptTokens: readonly Token[];
   opensThought: boolean;
   room: number;
   constraints: Constraints;
@@ -93,6 +93,8 @@ export class LlamaBackend implements Backend {
   readonly #thinkCloseTokens: Token[];
   /** The model's single `</think>` token, where its vocabulary has one. */
   readonly #thinkCloseToken: Token | undefined;
+  /** Rendered prompts of the requests seen lately (collected with them). */
+  readonly #prompts = new WeakMap<object, { tokens: readonly Token[]; opensThought: boolean }>();
   /** Bounds the memory of disposed samplers on an engine that frees them only when collected. */
   readonly #samplerMemory: SamplerMemory;
   readonly info: LlamaBackendInfo;
@@ -120,9 +122,9 @@ export class LlamaBackend implements Backend {
     this.#thinkCloseToken = close.length === 1 ? close[0] : undefined;
     this.capabilities = {
       // Templates without tool support get Qwen's hermes tool prompt written into the conversation.
-      tools: true,
+      tools: "grammar",
       thinking: this.#template.features.thinking,
-      grammar: true,
+      structuredOutput: "grammar",
       logprobs: true,
       vision: false,
       audio: false,
@@ -214,8 +216,21 @@ export class LlamaBackend implements Backend {
     return this.prompt(request).tokens.length;
   }
 
-  /** The prompt the model sees for a request (chat template applied, thought opened when thinking). */
-  prompt(request: Pick<GenerationRequest, "messages" | "features">): { tokens: Token[]; opensThought: boolean } {
+  /**
+   * The prompt the model sees for a request (chat template applied, thought opened when thinking).
+   * Kept per request object: validation, token admission and generation of an unchanged request
+   * render and tokenize it once.
+   */
+  prompt(request: Pick<GenerationRequest, "messages" | "features">): { tokens: readonly Token[]; opensThought: boolean } {
+    let prompt = this.#prompts.get(request);
+    if (prompt === undefined) {
+      prompt = this.#renderPrompt(request);
+      this.#prompts.set(request, prompt);
+    }
+    return prompt;
+  }
+
+  #renderPrompt(request: Pick<GenerationRequest, "messages" | "features">): { tokens: readonly Token[]; opensThought: boolean } {
     const thinking = request.features.thinking?.enabled === true;
     const tools = request.features.tools;
     const rendered = this.#template.prompt(request.messages, { enableThinking: thinking, ...(tools ? { tools } : {}) });
@@ -225,14 +240,28 @@ export class LlamaBackend implements Backend {
     return { tokens, opensThought: rendered.opensThought };
   }
 
-  async *generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<EngineEvent> {
-    const prompt = this.prompt(request);
-    const promptTokens = prompt.tokens;
-    const room = this.info.contextSize - promptTokens.length;
-    if (room < 1) throw invalidParameter(`Range of input length should be [1, ${this.info.contextSize - 1}]`);
+  /** Token ids outside the vocabulary, and a prompt that leaves no room in a slot's context. */
+  validate(request: GenerationRequest): void {
     const vocabulary = this.#describe.vocabularySize;
     const outside = request.sampling.logitBias?.find(([token]) => vocabulary !== undefined && token >= vocabulary);
     if (outside) throw invalidParameter(`logit_bias names token ${outside[0]}, but the model's vocabulary has ${vocabulary} tokens.`);
+    this.#room(this.prompt(request).tokens);
+  }
+
+  /**
+   * Tokens a slot has left for the answer after the prompt. Checked again when generating: prepare
+   * stages (documents, search results) may have lengthened the prompt since it was validated.
+   */
+  #room(promptTokens: readonly Token[]): number {
+    const room = this.info.contextSize - promptTokens.length;
+    if (room < 1) throw invalidParameter(`Range of input length should be [1, ${this.info.contextSize - 1}]`);
+    return room;
+  }
+
+  async *generate(request: GenerationRequest, signal: AbortSignal): AsyncIterable<EngineEvent> {
+    const prompt = this.prompt(request);
+    const promptTokens = prompt.tokens;
+    const room = this.#room(promptTokens);
     const constraints = await planConstraints(this.#grammars, this.#model, request, this.#template.features);
     const n = request.sampling.n;
     const shared = (seq: LlamaContextSequence) => commonPrefixLength(seq.contextTokens, promptTokens);
@@ -298,7 +327,7 @@ export class LlamaBackend implements Backend {
    * Keeps the part of the sequence's cache that matches the new prompt and erases the rest.
    * At least the last prompt token is evaluated again, so there is a fresh distribution to sample.
    */
-  async #reusePrefix(sequence: LlamaContextSequence, promptTokens: Token[]): Promise<number> {
+  async #reusePrefix(sequence: LlamaContextSequence, promptTokens: readonly Token[]): Promise<number> {
     const reuse = Math.min(commonPrefixLength(sequence.contextTokens, promptTokens), promptTokens.length - 1);
     if (sequence.nextTokenIndex > reuse) {
       await sequence.eraseContextTokenRanges([{ start: reuse, end: sequence.nextTokenIndex }]);

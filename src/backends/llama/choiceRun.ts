@@ -7,7 +7,7 @@ import { OutputAssembler } from "./outputAssembler.ts";
 
 /** Everything one choice of a request needs to generate; the same for every choice but the seed. */
 export interface ChoicePlan {
-  promptTokens: Token[];
+  promptTokens: readonly Token[];
   /** Prompt tokens already in the sequence's cache. */
   cachedTokens: number;
   sampling: SamplingParams;

@@ -27,9 +27,10 @@ export class OpenAiUpstreamBackend implements Backend {
     this.kind = options.kind;
     this.transport = new UpstreamTransport({ ...options, path: "/chat/completions", healthPath: "/models", headers: { Accept: "text/event-stream" } });
     this.capabilities = {
-      tools: true,
+      // The engine's own tool parsing and guided decoding take tools and schemas as the client sent them.
+      tools: "native",
       thinking: this.#traits.thinking !== undefined,
-      grammar: true,
+      structuredOutput: "native",
       logprobs: true,
       // Media go to the engine as OpenAI content parts (image_url, input_audio); only for models configured to take them.
       vision: (options.modalities ?? []).some((m) => m === "image" || m === "video"),
@@ -55,7 +56,8 @@ export class OpenAiUpstreamBackend implements Backend {
     return this.transport.checkHealth();
   }
 
-  async *generate(request: GenerationRequest, signal: AbortSignal, trace?: GenerationTrace): AsyncIterable<EngineEvent> {
+  /** Stop conditions the kind's body cannot carry. */
+  validate(request: GenerationRequest): void {
     const stop = request.sampling.stop;
     if (stop.tokenIds.length > 0 && stop.strings.length > 0 && this.#traits.stopTokenIds === "sequences") {
       throw invalidParameter(`Model "${this.#options.name}" takes stop strings or stop token ids, not both in one request.`);
@@ -63,6 +65,9 @@ export class OpenAiUpstreamBackend implements Backend {
     if (this.#traits.stopTokenIds === "single" && stop.tokenIds.some((ids) => ids.length > 1)) {
       throw invalidParameter(`Stop token sequences longer than one token are not supported by model "${this.#options.name}" (${this.#options.kind}).`);
     }
+  }
+
+  async *generate(request: GenerationRequest, signal: AbortSignal, trace?: GenerationTrace): AsyncIterable<EngineEvent> {
     const n = request.sampling.n;
     const parts = this.#traits.nativeN || n === 1 ? [{ offset: 0, n }] : Array.from({ length: n }, (_, i) => ({ offset: i, n: 1 }));
     if (parts.length === 1) {

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { ApiError } from "../../core/errors.ts";
 import type { ChatMessage, GenerationRequest, JsonSchema, ResponseFormat } from "../../core/types.ts";
 import { ANY_JSON_OBJECT } from "./jsonSchema.ts";
-import { answerSchema, JSON_WORD_MESSAGE, structuredOutputStage } from "./responseFormat.ts";
+import { answerSchema, checkJsonObject, JSON_WORD_MESSAGE, structuredOutputStage } from "./responseFormat.ts";
 
 /** A text part's text ("" for media parts). */
 const partText = (part: { type: string; text?: string }): string => (part.type === "text" ? (part.text ?? "") : "");
@@ -41,11 +41,11 @@ function invalidParameter(check: (message: string) => void) {
   };
 }
 
-describe("structuredOutputStage: json_object", () => {
+describe("checkJsonObject", () => {
   it("refuses when no message mentions JSON", () => {
     const req = request([message("system", "Be brief."), message("user", "List three colours.")], { type: "json_object" });
     assert.throws(
-      () => structuredOutputStage(req),
+      () => checkJsonObject(req),
       invalidParameter((m) => assert.equal(m, JSON_WORD_MESSAGE)),
     );
   });
@@ -57,7 +57,8 @@ describe("structuredOutputStage: json_object", () => {
       [message("user", "Colours?"), message("assistant", "Sure, as Json:"), message("user", "go")],
     ]) {
       const req = request(messages, { type: "json_object" });
-      assert.deepEqual(structuredOutputStage(req), request(messages, { type: "json_object" }));
+      assert.deepEqual(checkJsonObject(req), request(messages, { type: "json_object" }));
+      assert.deepEqual(structuredOutputStage(req), request(messages, { type: "json_object" }), "json_object needs no grammar preparation");
     }
   });
 });

@@ -28,18 +28,20 @@ function withInstruction(messages: readonly ChatMessage[], text: string): ChatMe
   return [{ role: "system", content: [{ type: "text", text }] }, ...messages];
 }
 
+/** The real server's json_object rule, whatever engine serves the model: some message must mention JSON. */
+export function checkJsonObject(request: GenerationRequest): GenerationRequest {
+  if (request.features.responseFormat?.type === "json_object" && !mentionsJson(request.messages)) throw invalidParameter(JSON_WORD_MESSAGE);
+  return request;
+}
+
 /**
- * Request stage for `response_format`: the real server's json_object rule, the schema checked and
- * rewritten for the grammar engine (strict schemas refuse what the grammar cannot enforce), and the
- * schema shown to the model.
+ * Stands in for guided decoding on the grammar engine: a json_schema is checked and rewritten for
+ * it (strict schemas refuse what the grammar cannot enforce), and shown to the model in the system
+ * prompt. Engines with their own guided decoding take the schema as the client sent it instead.
  */
 export function structuredOutputStage(request: GenerationRequest): GenerationRequest {
   const format = request.features.responseFormat;
-  if (format === undefined) return request;
-  if (format.type === "json_object") {
-    if (!mentionsJson(request.messages)) throw invalidParameter(JSON_WORD_MESSAGE);
-    return request;
-  }
+  if (format?.type !== "json_schema") return request;
   const prepared = prepareSchema(format.schema, { strict: format.strict, field: "response_format.json_schema.schema" });
   const rewritten = { ...format, schema: prepared.schema };
   return {
