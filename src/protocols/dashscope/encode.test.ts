@@ -14,7 +14,7 @@ import {
   wireUsage,
   type ResponseShape,
 } from "./index.ts";
-import { CAPTURES_SKIP, keysOf, readCapture, readCaptureJson, responseStatus, warnIfCapturesAbsent } from "./testCaptures.ts";
+import { CAPTURES_SKIP, keysOf, readCapture, readCaptureJson, responseStatus, warnIfCapturesAbsent } from "../../../test/helpers/captures.ts";
 
 warnIfCapturesAbsent("encode.test.ts");
 

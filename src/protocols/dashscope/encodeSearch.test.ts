@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { EngineEvent, SearchInfo, SearchOutcome, Usage } from "../../core/types.ts";
 import { NativeResponseCollector, NativeStreamEncoder, parseSseBody, resultFrame, type ResponseShape } from "./index.ts";
-import { CAPTURES_SKIP, readCapture, readCaptureJson, warnIfCapturesAbsent } from "./testCaptures.ts";
+import { CAPTURES_SKIP, readCapture, readCaptureJson, warnIfCapturesAbsent } from "../../../test/helpers/captures.ts";
 
 warnIfCapturesAbsent("encodeSearch.test.ts");
 
