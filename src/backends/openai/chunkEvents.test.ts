@@ -1,12 +1,12 @@
 /**
  * Real streamed `/v1/chat/completions` bodies of vLLM, SGLang, llama-server and Ollama
- * (test/fixtures/upstream-streams/, provenance in its README.md) through sseData → ChunkTranslator.
+ * (test/fixtures/upstream-streams/, provenance in its README.md) through sseEvents → ChunkTranslator.
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { before, describe, it } from "node:test";
 import type { DeltaEvent, EngineEvent, FinishReason, TokenLogprob, Usage } from "../../core/types.ts";
-import { sseData } from "../upstream/index.ts";
+import { sseEvents } from "../upstream/index.ts";
 import { ChunkTranslator } from "./chunkEvents.ts";
 
 const FIXTURES = new URL("../../../test/fixtures/upstream-streams/", import.meta.url);
@@ -87,7 +87,7 @@ function streamOf(bytes: Uint8Array, chunkSize: number): ReadableStream<Uint8Arr
 
 async function payloads(bytes: Uint8Array, chunkSize: number): Promise<string[]> {
   const out: string[] = [];
-  for await (const data of sseData(streamOf(bytes, chunkSize))) out.push(data);
+  for await (const event of sseEvents(streamOf(bytes, chunkSize))) out.push(event.data);
   return out;
 }
 
