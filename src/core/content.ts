@@ -1,6 +1,4 @@
-import type { ChatMessage, ContentPart, MediaPart, TextPart } from "./types.ts";
-
-export const isTextPart = (part: ContentPart): part is TextPart => part.type === "text";
+import type { ChatMessage, ContentPart, MediaPart } from "./types.ts";
 
 export const isMediaPart = (part: ContentPart): part is MediaPart => part.type !== "text";
 

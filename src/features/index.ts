@@ -5,7 +5,7 @@ import { toolsStage } from "./tools/toolSchema.ts";
 export { gbnfLiteral, jsonSchemaGrammar } from "./structured/gbnf.ts";
 export { ANY_JSON_OBJECT, ANY_JSON_VALUE, prepareSchema, type PreparedSchema } from "./structured/jsonSchema.ts";
 export { answerSchema, JSON_WORD_MESSAGE } from "./structured/responseFormat.ts";
-export { parameterTypes, toolCallSchema } from "./tools/toolSchema.ts";
+export { toolCallSchema } from "./tools/toolSchema.ts";
 export { toolsAsText, toolsSystemText } from "./tools/hermesPrompt.ts";
 export { newToolCallId, ToolCallParser, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, type ParsedPiece } from "./tools/toolCallParser.ts";
 export { ReasoningSplitter, THINK_CLOSE, THINK_OPEN, type SplitPiece } from "./thinking/reasoningSplitter.ts";

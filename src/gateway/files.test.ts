@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ApiError } from "../core/errors.ts";
-import { makeKey } from "../store/storeContract.ts";
+import { makeKey } from "../../test/helpers/storeContract.ts";
 import { SqliteStore } from "../store/sqlite.ts";
 import type { Caller } from "./auth.ts";
 import { cleanFilename, FileService } from "./files.ts";

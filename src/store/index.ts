@@ -1,6 +1,6 @@
 /**
  * The gateway's durable store: pick an engine from configuration with `openStore`, or open one
- * directly. Both engines pass the same contract suite (`storeContract.ts`).
+ * directly. Both engines pass the same contract suite (`test/helpers/storeContract.ts`).
  */
 import { PostgresStore } from "./postgres.ts";
 import { SqliteStore } from "./sqlite.ts";

@@ -5,7 +5,7 @@ import pg from "pg";
 import { openStore } from "./index.ts";
 import { PostgresStore } from "./postgres.ts";
 import { POSTGRES_MIGRATIONS } from "./postgresMigrations.ts";
-import { describeStoreContract } from "./storeContract.ts";
+import { describeStoreContract } from "../../test/helpers/storeContract.ts";
 
 const url = process.env.OPENSCOPE_TEST_PG_URL;
 const skipReason = url ? undefined : "set OPENSCOPE_TEST_PG_URL (source scripts/test-services.sh) to run the PostgreSQL store tests";

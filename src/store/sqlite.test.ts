@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { openStore } from "./index.ts";
 import { SqliteStore } from "./sqlite.ts";
-import { describeStoreContract, makeKey } from "./storeContract.ts";
+import { describeStoreContract, makeKey } from "../../test/helpers/storeContract.ts";
 
 const directory = mkdtempSync(join(tmpdir(), "openscope-store-"));
 after(() => rmSync(directory, { recursive: true, force: true }));

@@ -9,7 +9,7 @@ import { after, before, describe, it } from "node:test";
 import { PARTIAL_THINKING_MESSAGE } from "../../src/core/index.ts";
 import { JSON_WORD_MESSAGE } from "../../src/features/index.ts";
 import { STRICT_MESSAGES } from "../../src/protocols/dashscope/index.ts";
-import { CAPTURES_SKIP, readCaptureJson, warnIfCapturesAbsent } from "../../src/protocols/dashscope/testCaptures.ts";
+import { CAPTURES_SKIP, readCaptureJson, warnIfCapturesAbsent } from "../helpers/captures.ts";
 import { postJson, postSse, REPO_ROOT, startTestServer, type JsonReply, type SseReply, type TestServer } from "../helpers/server.ts";
 
 type Json = any;

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { extractText } from "../../src/features/documents/extract.ts";
-import { makePdf } from "../../src/features/documents/testDocuments.ts";
+import { makePdf } from "../helpers/documents.ts";
 import { postJson, postSse, startTestServer, type TestServer } from "../helpers/server.ts";
 
 const ask = (system: string | undefined, question: string, parameters: Record<string, unknown> = {}) => ({

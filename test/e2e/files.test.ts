@@ -16,13 +16,13 @@ import { ApiError } from "../../src/core/errors.ts";
 import { textOf } from "../../src/core/content.ts";
 import type { ChatMessage, GenerationRequest } from "../../src/core/types.ts";
 import { expandFileReferences } from "../../src/features/documents/fileReferences.ts";
-import { makeDocx, makePdf } from "../../src/features/documents/testDocuments.ts";
+import { makeDocx, makePdf } from "../helpers/documents.ts";
 import { FileService } from "../../src/gateway/files.ts";
 import { Authenticator, Gateway, KeyService, ModelRegistry, type Caller } from "../../src/gateway/index.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { NATIVE_PURPOSE_ERROR, registerFileRoutes } from "../../src/http/filesRoutes.ts";
 import { SqliteStore, type ApiKeyRecord } from "../../src/store/index.ts";
-import { CAPTURES_DIR } from "../../src/protocols/dashscope/testCaptures.ts";
+import { CAPTURES_DIR } from "../helpers/captures.ts";
 
 const CAPTURES = CAPTURES_DIR;
 const MAX_BYTES = 64 * 1024;

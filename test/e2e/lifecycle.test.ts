@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { startServer } from "../../src/cli/serve.ts";
-import { parseSseBody } from "../../src/protocols/dashscope/sse.ts";
+import { parseSseBody } from "../helpers/sse.ts";
 import { GENERATION_PATH, testConfig } from "../helpers/server.ts";
 
 const quiet = { info: () => undefined, warn: () => undefined };

@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import sharp from "sharp";
 import type { RunningServer } from "../../src/cli/serve.ts";
 import { imageRules, imageTokens } from "../../src/features/media/vision.ts";
-import { ffmpegSkip, testAudio, testVideo } from "../../src/features/media/testMedia.ts";
+import { ffmpegSkip, testAudio, testVideo } from "../helpers/media.ts";
 import { postJson, postSse, startTestServer, type TestServer } from "../helpers/server.ts";
 import { engineStandIn, startUpstreamFront } from "../helpers/upstream.ts";
 

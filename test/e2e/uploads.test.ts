@@ -21,7 +21,7 @@ import { Authenticator, Gateway, KeyService, ModelRegistry } from "../../src/gat
 import { buildApp } from "../../src/http/app.ts";
 import { registerUploadRoutes } from "../../src/http/uploadRoutes.ts";
 import { SqliteStore, type ApiKeyRecord } from "../../src/store/index.ts";
-import { CAPTURES_DIR } from "../../src/protocols/dashscope/testCaptures.ts";
+import { CAPTURES_DIR } from "../helpers/captures.ts";
 
 const ADMIN = "admin-secret-for-uploads";
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), randomBytes(300)]);

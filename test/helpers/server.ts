@@ -18,7 +18,7 @@ import {
   type ServerConfig,
 } from "../../src/config/config.ts";
 import type { LlamaBackend } from "../../src/backends/llama/index.ts";
-import { parseSseBody, type ParsedSseEvent } from "../../src/protocols/dashscope/sse.ts";
+import { parseSseBody, type ParsedSseEvent } from "./sse.ts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const TINY_QWEN = join(REPO_ROOT, "models", "test", "qwen3-tiny.gguf");

@@ -1,17 +1,76 @@
+import { z } from "zod";
 import { ApiError } from "../../core/errors.ts";
 import type { DeltaEvent, EngineEvent, FinishReason, ToolCallDelta, Usage } from "../../core/types.ts";
-import { wireLogprobs, type SseEvent, type StreamTranslator } from "../upstream/index.ts";
+import { parseUpstreamJson, wireLogprobs, wireLogprobsSchema, type SseEvent, type StreamTranslator } from "../upstream/index.ts";
 
-type Json = Record<string, any>;
+const FINISHES = new Set<string>(["stop", "length", "tool_calls"]);
 
-const FINISHES = new Set<FinishReason>(["stop", "length", "tool_calls"]);
+/** A position in a list (a choice, a tool call). */
+const indexSchema = z.number().int().nonnegative().nullish();
 
-function usageOf(raw: Json | undefined, previous: Usage | undefined): Usage {
-  if (!raw || typeof raw.input_tokens !== "number") return previous ?? { inputTokens: 0, outputTokens: 0 };
+const usageSchema = z.looseObject({
+  input_tokens: z.number().nullish(),
+  output_tokens: z.number().nullish(),
+  prompt_tokens_details: z.looseObject({ cached_tokens: z.number().nullish() }).nullish(),
+  output_tokens_details: z.looseObject({ reasoning_tokens: z.number().nullish() }).nullish(),
+});
+
+const toolCallSchema = z.looseObject({
+  index: indexSchema,
+  /** On a call's first piece only. */
+  id: z.string().nullish(),
+  function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+});
+
+const messageSchema = z.looseObject({
+  /** Text, or the multimodal endpoint's `[{text}, …]` parts (parts without text, e.g. audio, are let through). */
+  content: z.union([z.string(), z.array(z.looseObject({ text: z.string().nullish() }))]).nullish(),
+  reasoning_content: z.string().nullish(),
+  tool_calls: z.array(toolCallSchema).nullish(),
+});
+
+/**
+ * One `event:result` frame's data as DashScope sends it in message format (protocol.md §6.3):
+ * the fields read here are checked, each optional, and anything else is let through.
+ */
+const resultFrameSchema = z.looseObject({
+  output: z
+    .looseObject({
+      choices: z
+        .array(
+          z.looseObject({
+            index: indexSchema,
+            message: messageSchema.nullish(),
+            /** "null" (a string) until the last frame. */
+            finish_reason: z.string().nullish(),
+            logprobs: wireLogprobsSchema,
+          }),
+        )
+        .nullish(),
+    })
+    .nullish(),
+  usage: usageSchema.nullish(),
+});
+
+/** An `event:error` frame's data. */
+const errorFrameSchema = z.looseObject({ code: z.string().nullish(), message: z.string().nullish() });
+
+const FRAME = "The upstream DashScope endpoint sent a frame";
+
+function usageOf(raw: z.output<typeof usageSchema> | null | undefined, previous: Usage | undefined): Usage {
+  if (typeof raw?.input_tokens !== "number") return previous ?? { inputTokens: 0, outputTokens: 0 };
   const usage: Usage = { inputTokens: raw.input_tokens, outputTokens: raw.output_tokens ?? 0 };
-  if (typeof raw.prompt_tokens_details?.cached_tokens === "number") usage.cachedTokens = raw.prompt_tokens_details.cached_tokens;
-  if (typeof raw.output_tokens_details?.reasoning_tokens === "number") usage.reasoningTokens = raw.output_tokens_details.reasoning_tokens;
+  const cached = raw.prompt_tokens_details?.cached_tokens;
+  if (typeof cached === "number") usage.cachedTokens = cached;
+  const reasoning = raw.output_tokens_details?.reasoning_tokens;
+  if (typeof reasoning === "number") usage.reasoningTokens = reasoning;
   return usage;
+}
+
+/** The text of a message's content (its parts' texts joined). */
+function contentText(content: z.output<typeof messageSchema>["content"]): string {
+  if (typeof content === "string") return content;
+  return (content ?? []).map((part) => part.text ?? "").join("");
 }
 
 /**
@@ -24,35 +83,27 @@ export class NativeFrameTranslator implements StreamTranslator {
   readonly #finished = new Set<number>();
 
   translate(event: SseEvent): EngineEvent[] {
-    let data: Json;
-    try {
-      data = JSON.parse(event.data) as Json;
-    } catch {
-      throw new ApiError(500, "InternalError", `The upstream DashScope endpoint sent a frame that is not JSON: ${event.data.slice(0, 200)}`);
-    }
     if (event.event === "error") {
-      throw new ApiError(event.status ?? 500, String(data.code ?? "InternalError"), String(data.message ?? "The upstream DashScope endpoint failed."));
+      const data = parseUpstreamJson(errorFrameSchema, event.data, FRAME);
+      throw new ApiError(event.status ?? 500, data.code ?? "InternalError", data.message ?? "The upstream DashScope endpoint failed.");
     }
+    const data = parseUpstreamJson(resultFrameSchema, event.data, FRAME);
     const events: EngineEvent[] = [];
-    for (const choice of (data.output?.choices ?? []) as Json[]) {
-      const index = Number(choice.index ?? 0);
+    for (const choice of data.output?.choices ?? []) {
+      const index = choice.index ?? 0;
       const usage = usageOf(data.usage, this.#usage.get(index));
       this.#usage.set(index, usage);
       const m = choice.message ?? {};
       const delta: DeltaEvent = { type: "delta", index, usage };
-      if (typeof m.content === "string" && m.content !== "") delta.content = m.content;
-      if (Array.isArray(m.content)) {
-        const text = m.content.map((p: Json) => p.text ?? "").join("");
-        if (text) delta.content = text;
-      }
-      if (typeof m.reasoning_content === "string" && m.reasoning_content !== "") delta.reasoning = m.reasoning_content;
-      const calls: ToolCallDelta[] = ((m.tool_calls ?? []) as Json[])
+      const content = contentText(m.content);
+      if (content) delta.content = content;
+      if (m.reasoning_content) delta.reasoning = m.reasoning_content;
+      const calls: ToolCallDelta[] = (m.tool_calls ?? [])
         .map((c): ToolCallDelta => {
-          const first = typeof c.id === "string" && c.id !== "";
-          const piece: ToolCallDelta = { index: Number(c.index ?? 0), arguments: String(c.function?.arguments ?? "") };
-          if (first) {
+          const piece: ToolCallDelta = { index: c.index ?? 0, arguments: c.function?.arguments ?? "" };
+          if (c.id) {
             piece.id = c.id;
-            piece.name = String(c.function?.name ?? "");
+            piece.name = c.function?.name ?? "";
           }
           return piece;
         })
@@ -62,9 +113,9 @@ export class NativeFrameTranslator implements StreamTranslator {
       if (logprobs) delta.logprobs = logprobs;
       if (delta.content || delta.reasoning || delta.toolCalls) events.push(delta);
       const finish = choice.finish_reason;
-      if (typeof finish === "string" && finish !== "null" && finish !== "") {
+      if (finish && finish !== "null") {
         this.#finished.add(index);
-        events.push({ type: "finish", index, reason: FINISHES.has(finish as FinishReason) ? (finish as FinishReason) : "stop", usage });
+        events.push({ type: "finish", index, reason: FINISHES.has(finish) ? (finish as FinishReason) : "stop", usage });
       }
     }
     return events;

@@ -1,12 +1,13 @@
 /**
  * Real streamed `/v1/chat/completions` bodies of vLLM, SGLang, llama-server and Ollama
- * (test/fixtures/upstream-streams/, provenance in its README.md) through sseData → ChunkTranslator.
+ * (test/fixtures/upstream-streams/, provenance in its README.md) through sseEvents → ChunkTranslator.
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { before, describe, it } from "node:test";
+import { ApiError } from "../../core/errors.ts";
 import type { DeltaEvent, EngineEvent, FinishReason, TokenLogprob, Usage } from "../../core/types.ts";
-import { sseData } from "../upstream/index.ts";
+import { sseEvents } from "../upstream/index.ts";
 import { ChunkTranslator } from "./chunkEvents.ts";
 
 const FIXTURES = new URL("../../../test/fixtures/upstream-streams/", import.meta.url);
@@ -87,7 +88,7 @@ function streamOf(bytes: Uint8Array, chunkSize: number): ReadableStream<Uint8Arr
 
 async function payloads(bytes: Uint8Array, chunkSize: number): Promise<string[]> {
   const out: string[] = [];
-  for await (const data of sseData(streamOf(bytes, chunkSize))) out.push(data);
+  for await (const event of sseEvents(streamOf(bytes, chunkSize))) out.push(event.data);
   return out;
 }
 
@@ -106,7 +107,7 @@ async function run(file: string, expected: Expected): Promise<Run> {
   const whole = await payloads(bytes, bytes.length);
   const split = await payloads(bytes, 7);
   const translator = new ChunkTranslator(0, expected.reasoning);
-  const events = split.filter((data) => data !== "[DONE]").flatMap((data) => translator.translateChunk(JSON.parse(data)));
+  const events = split.filter((data) => data !== "[DONE]").flatMap((data) => translator.translate({ event: "message", data }) as EngineEvent[]);
   const done = translator.translate({ event: "message", data: split.at(-1) ?? "" });
   return { whole, split, events, done, usage: translator.usageOf(0), unfinished: translator.unfinished() };
 }
@@ -197,3 +198,65 @@ for (const [file, expected] of Object.entries(EXPECTED)) {
     });
   });
 }
+
+describe("a malformed chunk", () => {
+  const cases: Record<string, string> = {
+    "not JSON": "{oops",
+    "not an object": "[1, 2]",
+    "choices not a list": '{"choices": {}}',
+    "a null choice": '{"choices": [null]}',
+    "content not text": '{"choices": [{"index": 0, "delta": {"content": 5}}]}',
+    "arguments as an object": '{"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"arguments": {"a": 1}}}]}}]}',
+    "a negative index": '{"choices": [{"index": -1, "delta": {"content": "x"}}]}',
+    "usage counts as text": '{"choices": [], "usage": {"prompt_tokens": "9"}}',
+    "a logprob as text": '{"choices": [{"delta": {"content": "x"}, "logprobs": {"content": [{"token": "x", "logprob": "low"}]}}]}',
+  };
+  for (const [name, data] of Object.entries(cases)) {
+    it(`${name}: a ModelUnavailable error naming the problem, not a TypeError`, () => {
+      assert.throws(
+        () => new ChunkTranslator().translate({ event: "message", data }),
+        (error: unknown) => {
+          assert.ok(error instanceof ApiError, `${name}: ${String(error)}`);
+          assert.equal(error.status, 503);
+          assert.equal(error.code, "ModelUnavailable");
+          assert.match(error.message, /^The upstream engine sent a chunk that (is not JSON|does not have the expected shape \(.+\)): /);
+          return true;
+        },
+      );
+    });
+  }
+
+  it("names the field that is wrong", () => {
+    assert.throws(
+      () => new ChunkTranslator().translate({ event: "message", data: '{"choices": [{"index": 0, "delta": {"content": 5}}]}' }),
+      /\(choices\[0\]\.delta\.content: Invalid input: expected string, received number\)/,
+    );
+  });
+
+  it("nulls and fields the translator does not know pass", () => {
+    const data = JSON.stringify({
+      id: "chatcmpl-1",
+      object: "chat.completion.chunk",
+      system_fingerprint: null,
+      choices: [
+        {
+          index: 0,
+          delta: { role: "assistant", content: "Hi", reasoning_content: null, tool_calls: null },
+          logprobs: null,
+          finish_reason: null,
+          stop_reason: null,
+        },
+      ],
+      usage: null,
+    });
+    const events = new ChunkTranslator().translate({ event: "message", data });
+    assert.deepEqual(events, [{ type: "delta", index: 0, content: "Hi", usage: { inputTokens: 0, outputTokens: 1 } }]);
+  });
+
+  it("an engine's error chunk is the engine's failure", () => {
+    assert.throws(
+      () => new ChunkTranslator().translate({ event: "message", data: '{"error": {"message": "CUDA out of memory"}}' }),
+      /The upstream engine failed: CUDA out of memory/,
+    );
+  });
+});

@@ -1,9 +1,60 @@
+import { z } from "zod";
 import { ApiError } from "../../core/errors.ts";
 import type { DeltaEvent, EngineEvent, FinishReason, ToolCallDelta, Usage } from "../../core/types.ts";
 import { newToolCallId } from "../../features/index.ts";
-import { wireLogprobs, type SseEvent, type StreamTranslator } from "../upstream/index.ts";
+import { parseUpstreamJson, wireLogprobs, wireLogprobsSchema, type SseEvent, type StreamTranslator } from "../upstream/index.ts";
 
-type Json = Record<string, any>;
+/** A position in a list (a choice, a tool call). */
+const indexSchema = z.number().int().nonnegative().nullish();
+
+/** A streamed tool call piece: id and name on the first piece (some engines repeat them, or send null). */
+const toolCallPieceSchema = z.looseObject({
+  index: indexSchema,
+  id: z.string().nullish(),
+  function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+});
+
+const deltaSchema = z.looseObject({
+  content: z.string().nullish(),
+  /** vLLM's older name, llama-server's, DashScope compatible mode's. */
+  reasoning_content: z.string().nullish(),
+  /** vLLM's newer name, Ollama's. */
+  reasoning: z.string().nullish(),
+  tool_calls: z.array(toolCallPieceSchema).nullish(),
+});
+
+const usageSchema = z.looseObject({
+  prompt_tokens: z.number().nullish(),
+  completion_tokens: z.number().nullish(),
+  /** SGLang's place for it. */
+  reasoning_tokens: z.number().nullish(),
+  prompt_tokens_details: z.looseObject({ cached_tokens: z.number().nullish() }).nullish(),
+  completion_tokens_details: z.looseObject({ reasoning_tokens: z.number().nullish() }).nullish(),
+});
+
+/**
+ * One `chat.completion.chunk` as the engines send it: only the fields read here are checked, each
+ * optional (engines leave out or null what they lack), and anything else is let through.
+ */
+const chunkSchema = z.looseObject({
+  choices: z
+    .array(
+      z.looseObject({
+        index: indexSchema,
+        delta: deltaSchema.nullish(),
+        finish_reason: z.string().nullish(),
+        logprobs: wireLogprobsSchema,
+      }),
+    )
+    .nullish(),
+  usage: usageSchema.nullish(),
+  /** An engine failing mid-stream: `{message}` mostly, anything at all in principle. */
+  error: z.unknown(),
+});
+
+type Chunk = z.output<typeof chunkSchema>;
+type WireDelta = z.output<typeof deltaSchema>;
+type WireUsage = z.output<typeof usageSchema>;
 
 interface ChoiceProgress {
   outputTokens: number;
@@ -17,7 +68,19 @@ interface ChoiceProgress {
   answerStarted: boolean;
 }
 
-const FINISH: Record<string, FinishReason> = { stop: "stop", length: "length", tool_calls: "tool_calls", function_call: "tool_calls", content_filter: "stop" };
+const FINISH = new Map<string, FinishReason>([
+  ["stop", "stop"],
+  ["length", "length"],
+  ["tool_calls", "tool_calls"],
+  ["function_call", "tool_calls"],
+  ["content_filter", "stop"],
+]);
+
+/** The message of a chunk's `error`. */
+function errorMessage(error: unknown): string {
+  if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") return error.message;
+  return typeof error === "string" ? error : JSON.stringify(error);
+}
 
 /**
  * One upstream stream's chunks as engine events (DESIGN: engines' deltas → our events → exact
@@ -39,24 +102,15 @@ export class ChunkTranslator implements StreamTranslator {
 
   translate(event: SseEvent): EngineEvent[] | "done" {
     if (event.data.trim() === "[DONE]") return "done";
-    let chunk: Json;
-    try {
-      chunk = JSON.parse(event.data) as Json;
-    } catch {
-      throw new ApiError(500, "InternalError", `The upstream engine sent a chunk that is not JSON: ${event.data.slice(0, 200)}`);
-    }
-    return this.translateChunk(chunk);
+    return this.#translateChunk(parseUpstreamJson(chunkSchema, event.data, "The upstream engine sent a chunk"));
   }
 
-  translateChunk(chunk: Json): EngineEvent[] {
-    if (chunk.error) {
-      const message = typeof chunk.error.message === "string" ? chunk.error.message : JSON.stringify(chunk.error);
-      throw new ApiError(500, "InternalError", `The upstream engine failed: ${message}`);
-    }
-    const usage = chunk.usage as Json | null | undefined;
+  #translateChunk(chunk: Chunk): EngineEvent[] {
+    if (chunk.error) throw new ApiError(500, "InternalError", `The upstream engine failed: ${errorMessage(chunk.error)}`);
+    const usage = chunk.usage;
     const events: EngineEvent[] = [];
-    for (const choice of (chunk.choices ?? []) as Json[]) {
-      const index = Number(choice.index ?? 0);
+    for (const choice of chunk.choices ?? []) {
+      const index = choice.index ?? 0;
       const progress = this.#progress(index);
       const delta = this.#delta(choice.delta ?? {}, progress);
       const logprobs = wireLogprobs(choice.logprobs);
@@ -72,7 +126,7 @@ export class ChunkTranslator implements StreamTranslator {
         events.push({
           type: "finish",
           index: index + this.indexOffset,
-          reason: FINISH[choice.finish_reason as string] ?? "stop",
+          reason: FINISH.get(choice.finish_reason) ?? "stop",
           usage: this.#usage(progress),
         });
       }
@@ -103,19 +157,19 @@ export class ChunkTranslator implements StreamTranslator {
     return progress;
   }
 
-  #delta(raw: Json, progress: ChoiceProgress): Omit<DeltaEvent, "type" | "index" | "usage"> {
+  #delta(raw: WireDelta, progress: ChoiceProgress): Omit<DeltaEvent, "type" | "index" | "usage"> {
     const out: Omit<DeltaEvent, "type" | "index" | "usage"> = {};
-    if (typeof raw.content === "string" && raw.content !== "") out.content = raw.content;
-    const reasoning = typeof raw.reasoning_content === "string" ? raw.reasoning_content : raw.reasoning;
-    if (typeof reasoning === "string" && reasoning !== "") out.reasoning = reasoning;
+    if (raw.content) out.content = raw.content;
+    const reasoning = raw.reasoning_content ?? raw.reasoning;
+    if (reasoning) out.reasoning = reasoning;
     const calls: ToolCallDelta[] = [];
-    for (const piece of (raw.tool_calls ?? []) as Json[]) {
-      const index = Number(piece.index ?? 0);
-      const args = typeof piece.function?.arguments === "string" ? piece.function.arguments : "";
+    for (const piece of raw.tool_calls ?? []) {
+      const index = piece.index ?? 0;
+      const args = piece.function?.arguments ?? "";
       if (!progress.calls.has(index)) {
         progress.calls.add(index);
-        const id = typeof piece.id === "string" && piece.id !== "" ? piece.id : newToolCallId();
-        calls.push({ index, id, name: String(piece.function?.name ?? ""), arguments: args });
+        const id = piece.id ? piece.id : newToolCallId();
+        calls.push({ index, id, name: piece.function?.name ?? "", arguments: args });
       } else if (args !== "") {
         calls.push({ index, arguments: args });
       }
@@ -160,7 +214,7 @@ export class ChunkTranslator implements StreamTranslator {
   }
 
   /** The engine's own counts replace the estimates, and the events of this chunk carry them. */
-  #applyUsage(usage: Json, events: EngineEvent[]): void {
+  #applyUsage(usage: WireUsage, events: EngineEvent[]): void {
     if (typeof usage.prompt_tokens === "number") this.#inputTokens = usage.prompt_tokens;
     const cached = usage.prompt_tokens_details?.cached_tokens;
     if (typeof cached === "number") this.#cachedTokens = cached;

@@ -1,4 +1,5 @@
-export { ReplicaPool, type ReplicaConfig, type ReplicaState } from "./replicaPool.ts";
-export { wireLogprobs } from "./wireLogprobs.ts";
-export { sseData, sseEvents, type SseEvent } from "./sseReader.ts";
-export { UpstreamTransport, type StreamTranslator, type TransportOptions, type UpstreamModel, type UpstreamTimings } from "./transport.ts";
+export type { ReplicaConfig } from "./replicaPool.ts";
+export { parseUpstreamJson } from "./payload.ts";
+export { wireLogprobs, wireLogprobsSchema } from "./wireLogprobs.ts";
+export { sseEvents, type SseEvent } from "./sseReader.ts";
+export { UpstreamTransport, type StreamTranslator, type UpstreamModel, type UpstreamTimings } from "./transport.ts";

@@ -1,3 +1,5 @@
+import { createParser } from "eventsource-parser";
+
 /** One server-sent event: its `event:` type ("message" when absent), `data:` lines joined, and the `:HTTP_STATUS/…` comment DashScope adds. */
 export interface SseEvent {
   event: string;
@@ -5,51 +7,41 @@ export interface SseEvent {
   status?: number;
 }
 
+const STATUS_COMMENT = /^HTTP_STATUS\/(\d{3})$/;
+
 /**
- * The events of a server-sent-event stream as they arrive, whatever the chunking of the bytes:
- * OpenAI's `data: {json}` events ending in `data: [DONE]`, or DashScope's `id:` / `event:` /
- * `:HTTP_STATUS/200` / `data:` frames.
+ * The events of a server-sent-event stream as they arrive, whatever the chunking of the bytes
+ * and whichever line ending (CR, LF or CRLF) the engine writes: OpenAI's `data: {json}` events
+ * ending in `data: [DONE]`, or DashScope's `id:` / `event:` / `:HTTP_STATUS/200` / `data:` frames.
+ * An event the stream ends in without its blank line is still delivered.
  */
 export async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+  const ready: SseEvent[] = [];
+  let status: number | undefined;
+  const parser = createParser({
+    onEvent: (message) => {
+      const event: SseEvent = { event: message.event ?? "message", data: message.data };
+      if (status !== undefined) event.status = status;
+      status = undefined;
+      ready.push(event);
+    },
+    onComment: (comment) => {
+      const match = STATUS_COMMENT.exec(comment);
+      if (match) status = Number(match[1]);
+    },
+    // id:, retry: and unknown fields carry nothing the backends use.
+  });
   const decoder = new TextDecoder();
-  let buffer = "";
-  let current: { event: string; data: string[]; status?: number } = { event: "message", data: [] };
-  const flush = function* () {
-    if (current.data.length > 0) {
-      const event: SseEvent = { event: current.event, data: current.data.join("\n") };
-      if (current.status !== undefined) event.status = current.status;
-      yield event;
-    }
-    current = { event: "message", data: [] };
-  };
-  const field = (line: string, name: string) => line.slice(name.length + 1).replace(/^ /, "");
   const reader = body.getReader();
   try {
     for (;;) {
       const { value, done } = await reader.read();
-      buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
-      if (done && buffer !== "" && !buffer.endsWith("\n")) buffer += "\n";
-      let newline: number;
-      while ((newline = buffer.search(/\r?\n/)) !== -1) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + (buffer[newline] === "\r" ? 2 : 1));
-        if (line === "") yield* flush();
-        else if (line.startsWith("data:")) current.data.push(field(line, "data"));
-        else if (line.startsWith("event:")) current.event = field(line, "event");
-        else if (line.startsWith(":HTTP_STATUS/")) current.status = Number(line.slice(":HTTP_STATUS/".length));
-        // id:, retry: and other comments carry nothing the backends use.
-      }
-      if (done) {
-        yield* flush();
-        return;
-      }
+      // Two line ends at the close complete a last line and dispatch a last event that lacked them.
+      parser.feed(done ? `${decoder.decode()}\n\n` : decoder.decode(value, { stream: true }));
+      yield* ready.splice(0);
+      if (done) return;
     }
   } finally {
     reader.releaseLock();
   }
-}
-
-/** Just the `data:` payloads (OpenAI's format). */
-export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  for await (const event of sseEvents(body)) yield event.data;
 }

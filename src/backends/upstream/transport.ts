@@ -64,6 +64,11 @@ interface Attempt {
   stop: () => void;
 }
 
+/** Why the last replica tried failed, for the error when none is left. */
+interface LastFailure {
+  reason?: string;
+}
+
 function abortError(signal: AbortSignal): ApiError {
   return signal.reason instanceof ApiError ? signal.reason : errors.requestTimeout();
 }
@@ -79,6 +84,13 @@ async function refusal(response: Response): Promise<ApiError> {
   } catch {
     return invalidParameter(`The upstream engine refused the request (HTTP ${response.status}): ${text.slice(0, 500)}`);
   }
+}
+
+/** A failed fetch's reason: undici hides the useful part (ECONNREFUSED, a timeout) in `cause`. */
+function connectionFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined;
+  return cause && cause !== message ? `${message} (${cause})` : message;
 }
 
 /**
@@ -144,8 +156,9 @@ export class UpstreamTransport {
 
   async *#stream(body: string, translator: () => StreamTranslator, signal: AbortSignal, trace?: GenerationTrace, path?: string): AsyncGenerator<EngineEvent> {
     const tried = new Set<ReplicaState>();
+    const lastFailure: LastFailure = {};
     for (;;) {
-      const attempt = await this.#connect(body, tried, signal, path);
+      const attempt = await this.#connect(body, tried, signal, lastFailure, path);
       if (trace) trace.replica = attempt.replica.config.url;
       const translate = translator();
       const finishes = new Map<number, FinishReason>();
@@ -171,9 +184,10 @@ export class UpstreamTransport {
         if (signal.aborted) throw abortError(signal);
         if (error instanceof ApiError && error.status < 500 && error.status !== 429) throw error;
         this.pool.failed(attempt.replica, "connection");
+        const reason = (error as Error).message;
+        lastFailure.reason = `${attempt.replica.config.url}: ${reason}`;
         // Nothing reached the caller yet: another replica can still answer the whole request.
         if (!sent) continue;
-        const reason = (error as Error).message;
         throw new ApiError(500, "InternalError", `The upstream replica ${attempt.replica.config.url} failed mid-stream: ${reason}`);
       } finally {
         attempt.stop();
@@ -185,11 +199,12 @@ export class UpstreamTransport {
   }
 
   /** POSTs to the least-loaded usable replica, moving on to the next while replicas fail before answering. */
-  async #connect(body: string, tried: Set<ReplicaState>, signal: AbortSignal, path = this.#options.path): Promise<Attempt> {
+  async #connect(body: string, tried: Set<ReplicaState>, signal: AbortSignal, lastFailure: LastFailure, path = this.#options.path): Promise<Attempt> {
     for (;;) {
       const replica = this.pool.pick(tried);
       if (!replica) {
-        throw new ApiError(503, "ServiceUnavailable", `No upstream replica of model "${this.#options.name}" is available: ${this.pool.describe()}.`);
+        const last = lastFailure.reason === undefined ? "" : ` The last one tried failed: ${lastFailure.reason}`;
+        throw new ApiError(503, "ServiceUnavailable", `No upstream replica of model "${this.#options.name}" is available: ${this.pool.describe()}.${last}`);
       }
       tried.add(replica);
       const release = this.pool.begin(replica);
@@ -215,6 +230,7 @@ export class UpstreamTransport {
           };
           return { response, replica, release, alive, stop };
         }
+        lastFailure.reason = `${replica.config.url}: HTTP ${response.status}`;
         if (response.status === 401 || response.status === 403) this.pool.failed(replica, "auth");
         else if (response.status === 429 || response.status >= 500) this.pool.failed(replica, response.status === 429 ? "overloaded" : "server");
         else throw await refusal(response);
@@ -227,6 +243,7 @@ export class UpstreamTransport {
         if (signal.aborted) throw abortError(signal);
         if (error instanceof ApiError) throw error;
         this.pool.failed(replica, "connection");
+        lastFailure.reason = `${replica.config.url}: ${connectionFailure(error)}`;
       }
     }
   }

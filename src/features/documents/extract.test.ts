@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { documentKind, extractText } from "./extract.ts";
-import { makeDocx, makePdf } from "./testDocuments.ts";
+import { makeDocx, makePdf } from "../../../test/helpers/documents.ts";
 
 async function text(filename: string, bytes: Buffer | string): Promise<string> {
   const result = await extractText(filename, Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MediaDecodeError } from "./image.ts";
 import { prepareAudio, qwen2AudioTokens, qwen3OmniAudioTokens, wavDataSize } from "./audio.ts";
-import { ffmpegSkip, testAudio, testVideo } from "./testMedia.ts";
+import { ffmpegSkip, testAudio, testVideo } from "../../../test/helpers/media.ts";
 
 const skip = await ffmpegSkip();
 

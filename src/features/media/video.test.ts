@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { describe, it } from "node:test";
 import sharp from "sharp";
 import { MediaDecodeError } from "./image.ts";
-import { ffmpegSkip, testVideo } from "./testMedia.ts";
+import { ffmpegSkip, testVideo } from "../../../test/helpers/media.ts";
 import { prepareVideoFrames, probeVideo, sampleVideo } from "./video.ts";
 import { videoRules, VisionInputError } from "./vision.ts";
 

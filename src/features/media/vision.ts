@@ -326,16 +326,6 @@ export function videoFrameCount(totalFrames: number, videoFps: number, fps: numb
   return n;
 }
 
-/** Frame indices qwen-vl-utils reads: linspace(0, total-1, n).round(). */
-export function frameIndices(totalFrames: number, n: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const x = n === 1 ? 0 : (i * (totalFrames - 1)) / (n - 1);
-    out.push(Math.round(x)); // torch.round is half-to-even; indices are rarely exact halves
-  }
-  return out;
-}
-
 /**
  * Per-frame pixel bounds for `frames` frames (qwen-vl-utils fetch_video):
  * max = max(min(max_pixels, total_pixels / frames × 2), min_pixels × 1.05).

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { chunkings as cut, LONE_SURROGATE } from "../text/testChunkings.ts";
+import { chunkings as cut, LONE_SURROGATE } from "../../../test/helpers/chunkings.ts";
 import { ReasoningSplitter, type SplitPiece } from "./reasoningSplitter.ts";
 
 const chunkings = (input: string) => cut(input, 6);

@@ -39,13 +39,3 @@ export function toolsStage(request: GenerationRequest): GenerationRequest {
     features: { ...request.features, tools: tools.map((tool, i) => ({ ...tool, parameters: argumentsSchema(tool, i) })) },
   };
 }
-
-/** JSON-schema type of each parameter of each tool, for turning XML-format values into JSON. */
-export function parameterTypes(tools: readonly ToolDefinition[]): Record<string, Record<string, string | undefined>> {
-  return Object.fromEntries(
-    tools.map((tool) => {
-      const properties = (tool.parameters.properties ?? {}) as Record<string, { type?: unknown }>;
-      return [tool.name, Object.fromEntries(Object.entries(properties).map(([p, s]) => [p, typeof s?.type === "string" ? s.type : undefined]))];
-    }),
-  );
-}

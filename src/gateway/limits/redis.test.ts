@@ -6,7 +6,7 @@ import { createServer, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, describe, it } from "node:test";
 import { Redis } from "ioredis";
-import { CONTRACT_T0, describeLimitContract } from "./limitsContract.ts";
+import { CONTRACT_T0, describeLimitContract } from "../../../test/helpers/limitsContract.ts";
 import { RedisLimitCounters } from "./redis.ts";
 import type { Admission } from "./types.ts";
 import { bucketOf, WINDOW_MS } from "./window.ts";

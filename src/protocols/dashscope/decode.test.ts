@@ -5,8 +5,17 @@ import { ApiError } from "../../core/errors.ts";
 import type { GenerationRequest } from "../../core/types.ts";
 import { decodeGeneration, STOP_TYPE_MESSAGE, type DecodedGeneration } from "./decode.ts";
 import { TOOL_CHOICE_MESSAGE, unknownResponseFormatMessage } from "./features.ts";
-import { EMPTY_MESSAGE, parseSseBody, wantsStream } from "./index.ts";
-import { CAPTURES_SKIP, captureNames, readCapture, readCaptureJson, requestLine, responseStatus, warnIfCapturesAbsent } from "./testCaptures.ts";
+import { EMPTY_MESSAGE, wantsStream } from "./index.ts";
+import { parseSseBody } from "../../../test/helpers/sse.ts";
+import {
+  CAPTURES_SKIP,
+  captureNames,
+  readCapture,
+  readCaptureJson,
+  requestLine,
+  responseStatus,
+  warnIfCapturesAbsent,
+} from "../../../test/helpers/captures.ts";
 import { decodeTokenize } from "./tokenizer.ts";
 
 warnIfCapturesAbsent("decode.test.ts");

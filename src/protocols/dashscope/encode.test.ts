@@ -8,13 +8,13 @@ import {
   NativeStreamEncoder,
   nativeErrorBody,
   nativeErrorFrame,
-  parseSseBody,
   resultFrame,
   sumUsage,
   wireUsage,
   type ResponseShape,
 } from "./index.ts";
-import { CAPTURES_SKIP, keysOf, readCapture, readCaptureJson, responseStatus, warnIfCapturesAbsent } from "./testCaptures.ts";
+import { CAPTURES_SKIP, keysOf, readCapture, readCaptureJson, responseStatus, warnIfCapturesAbsent } from "../../../test/helpers/captures.ts";
+import { parseSseBody } from "../../../test/helpers/sse.ts";
 
 warnIfCapturesAbsent("encode.test.ts");
 

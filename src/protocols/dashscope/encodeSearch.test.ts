@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { EngineEvent, SearchInfo, SearchOutcome, Usage } from "../../core/types.ts";
-import { NativeResponseCollector, NativeStreamEncoder, parseSseBody, resultFrame, type ResponseShape } from "./index.ts";
-import { CAPTURES_SKIP, readCapture, readCaptureJson, warnIfCapturesAbsent } from "./testCaptures.ts";
+import { NativeResponseCollector, NativeStreamEncoder, resultFrame, type ResponseShape } from "./index.ts";
+import { parseSseBody } from "../../../test/helpers/sse.ts";
+import { CAPTURES_SKIP, readCapture, readCaptureJson, warnIfCapturesAbsent } from "../../../test/helpers/captures.ts";
 
 warnIfCapturesAbsent("encodeSearch.test.ts");
 

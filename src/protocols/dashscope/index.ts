@@ -3,7 +3,7 @@ export { finalizeShape, STRICT_MESSAGES, type ShapeContext } from "./shape.ts";
 export { NativeResponseCollector, NativeStreamEncoder, sumUsage, wireUsage, type ResponseShape } from "./encode.ts";
 export { nativeErrorBody, nativeErrorFrame, type NativeErrorBody } from "./errors.ts";
 export { decodeTokenize, encodeTokenize } from "./tokenizer.ts";
-export { parseSseBody, resultFrame, SSE_CONTENT_TYPE, type ParsedSseEvent } from "./sse.ts";
+export { resultFrame, SSE_CONTENT_TYPE } from "./sse.ts";
 export { EMPTY_MESSAGE } from "./messages.ts";
 
 /** Native paths, relative to the server root (the SDKs' base URL is `<root>/api/v1`). */

@@ -4,7 +4,7 @@ import type { EngineEvent } from "../../core/types.ts";
 import { decodeGeneration } from "./decode.ts";
 import { NativeResponseCollector, NativeStreamEncoder } from "./encode.ts";
 import { finalizeShape } from "./shape.ts";
-import { CAPTURES_SKIP, captureNames, readCapture, readCaptureJson, warnIfCapturesAbsent } from "./testCaptures.ts";
+import { CAPTURES_SKIP, captureNames, readCapture, readCaptureJson, warnIfCapturesAbsent } from "../../../test/helpers/captures.ts";
 
 warnIfCapturesAbsent("multimodal.test.ts");
 

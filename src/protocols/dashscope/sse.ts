@@ -12,38 +12,3 @@ export function errorFrame(id: number, status: number, body: unknown): string {
 }
 
 export const SSE_CONTENT_TYPE = "text/event-stream;charset=UTF-8";
-
-export interface ParsedSseEvent {
-  id?: string;
-  event?: string;
-  status?: string;
-  data: string;
-}
-
-/**
- * Parses an SSE body as the DashScope SDKs do; for tests and upstream readers. An event ends at
- * a blank line or, like the Node SDK's reader, where the next `id:` line begins (several
- * captured bodies have lost their blank lines).
- */
-export function parseSseBody(body: string): ParsedSseEvent[] {
-  const events: ParsedSseEvent[] = [];
-  let event: ParsedSseEvent | undefined;
-  const flush = () => {
-    if (event) events.push(event);
-    event = undefined;
-  };
-  for (const line of body.replace(/^\uFEFF/, "").split(/\r?\n/)) {
-    if (line === "") {
-      flush();
-      continue;
-    }
-    if (line.startsWith("id:") && event) flush();
-    event ??= { data: "" };
-    if (line.startsWith("id:")) event.id = line.slice(3);
-    else if (line.startsWith("event:")) event.event = line.slice(6);
-    else if (line.startsWith(":HTTP_STATUS/")) event.status = line.slice(13);
-    else if (line.startsWith("data:")) event.data += line.slice(5);
-  }
-  flush();
-  return events;
-}

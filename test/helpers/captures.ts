@@ -11,7 +11,7 @@ function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, "package.json"))) {
     const up = dirname(dir);
-    if (up === dir) throw new Error("testCaptures: no package.json above " + fileURLToPath(import.meta.url));
+    if (up === dir) throw new Error(`captures: no package.json above ${fileURLToPath(import.meta.url)}`);
     dir = up;
   }
   return dir;

@@ -1,7 +1,7 @@
 /** Test helpers: generate media with ffmpeg (lavfi sources) — no binary fixtures. */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { hasFfmpeg, runProcess, withTempDir } from "./process.ts";
+import { hasFfmpeg, runProcess, withTempDir } from "../../src/features/media/process.ts";
 
 export const FFMPEG_SKIP = "ffmpeg/ffprobe not installed — SKIPPING media tests; .ci/run installs it (apt-get install -y --no-install-recommends ffmpeg)";
 

@@ -10,8 +10,8 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomInt } from "node:crypto";
 import { describe, it } from "node:test";
-import { AmbiguousKeyPrefixError } from "./revokeTarget.ts";
-import type { ApiKeyRecord, FileRecord, Store, UsageRecord, UsageTotals } from "./types.ts";
+import { AmbiguousKeyPrefixError } from "../../src/store/revokeTarget.ts";
+import type { ApiKeyRecord, FileRecord, Store, UsageRecord, UsageTotals } from "../../src/store/types.ts";
 
 /** Distinguishes this run's rows from any left by earlier runs against the same database. */
 const RUN_TAG = randomBytes(4).toString("hex");

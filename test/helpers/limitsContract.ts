@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { describe, it } from "node:test";
-import type { Admission, AdmitResult, KeyLimits, LimitCounters } from "./types.ts";
-import { CONCURRENCY_RETRY_AFTER_MS, WINDOW_MS } from "./window.ts";
+import type { Admission, AdmitResult, KeyLimits, LimitCounters } from "../../src/gateway/limits/types.ts";
+import { CONCURRENCY_RETRY_AFTER_MS, WINDOW_MS } from "../../src/gateway/limits/window.ts";
 
 /** Makes fresh counters reading the given clock (epoch ms). */
 export type MakeLimitCounters = (now: () => number) => Promise<LimitCounters>;
