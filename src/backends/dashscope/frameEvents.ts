@@ -1,4 +1,4 @@
-import { ApiError } from "../../core/errors.ts";
+import { errors } from "../../core/errors.ts";
 import type { DeltaEvent, EngineEvent, FinishReason, ToolCallDelta, Usage } from "../../core/types.ts";
 import { wireLogprobs, type SseEvent, type StreamTranslator } from "../upstream/index.ts";
 
@@ -28,10 +28,10 @@ export class NativeFrameTranslator implements StreamTranslator {
     try {
       data = JSON.parse(event.data) as Json;
     } catch {
-      throw new ApiError(500, "InternalError", `The upstream DashScope endpoint sent a frame that is not JSON: ${event.data.slice(0, 200)}`);
+      throw errors.internal(`The upstream DashScope endpoint sent a frame that is not JSON: ${event.data.slice(0, 200)}`);
     }
     if (event.event === "error") {
-      throw new ApiError(event.status ?? 500, String(data.code ?? "InternalError"), String(data.message ?? "The upstream DashScope endpoint failed."));
+      throw errors.relayed(event.status ?? 500, String(data.code ?? "InternalError"), String(data.message ?? "The upstream DashScope endpoint failed."));
     }
     const events: EngineEvent[] = [];
     for (const choice of (data.output?.choices ?? []) as Json[]) {

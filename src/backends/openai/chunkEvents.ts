@@ -1,4 +1,4 @@
-import { ApiError } from "../../core/errors.ts";
+import { errors } from "../../core/errors.ts";
 import type { DeltaEvent, EngineEvent, FinishReason, ToolCallDelta, Usage } from "../../core/types.ts";
 import { newToolCallId } from "../../features/index.ts";
 import { wireLogprobs, type SseEvent, type StreamTranslator } from "../upstream/index.ts";
@@ -43,7 +43,7 @@ export class ChunkTranslator implements StreamTranslator {
     try {
       chunk = JSON.parse(event.data) as Json;
     } catch {
-      throw new ApiError(500, "InternalError", `The upstream engine sent a chunk that is not JSON: ${event.data.slice(0, 200)}`);
+      throw errors.internal(`The upstream engine sent a chunk that is not JSON: ${event.data.slice(0, 200)}`);
     }
     return this.translateChunk(chunk);
   }
@@ -51,7 +51,7 @@ export class ChunkTranslator implements StreamTranslator {
   translateChunk(chunk: Json): EngineEvent[] {
     if (chunk.error) {
       const message = typeof chunk.error.message === "string" ? chunk.error.message : JSON.stringify(chunk.error);
-      throw new ApiError(500, "InternalError", `The upstream engine failed: ${message}`);
+      throw errors.internal(`The upstream engine failed: ${message}`);
     }
     const usage = chunk.usage as Json | null | undefined;
     const events: EngineEvent[] = [];
