@@ -1,6 +1,6 @@
 import type { GatewayConfig } from "../config/config.ts";
 import { ConfigError } from "../config/config.ts";
-import { ApiError } from "../core/errors.ts";
+import { ApiError, RegisteredError, toApiError } from "../core/errors.ts";
 import { KeyService, parseKeySpec, parsePastTime } from "../gateway/index.ts";
 import type { ApiKeyRecord, UsageTotals } from "../store/index.ts";
 import { openConfiguredStore } from "./gatewaySetup.ts";
@@ -49,7 +49,7 @@ async function asCliErrors<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof ApiError) throw new ConfigError(error.message);
+    if (error instanceof ApiError || error instanceof RegisteredError) throw new ConfigError(toApiError(error).message);
     throw error;
   }
 }

@@ -1,4 +1,4 @@
-import { ApiError, errors } from "./errors.ts";
+import { errors, invalidParameter } from "./errors.ts";
 
 interface Waiter<T> {
   count: number;
@@ -41,7 +41,7 @@ export class SlotPool<T> {
   acquire(count: number, signal: AbortSignal, score: (slot: T) => number = () => 0): Promise<T[]> {
     if (this.#closed) return Promise.reject(errors.serviceShuttingDown());
     if (count > this.size) {
-      return Promise.reject(new ApiError(400, "InvalidParameter", `This model serves at most ${this.size} parallel choices (n).`));
+      return Promise.reject(invalidParameter(`This model serves at most ${this.size} parallel choices (n).`));
     }
     if (signal.aborted) return Promise.reject(signal.reason);
     if (this.#waiters.length === 0 && this.#free.length >= count) return Promise.resolve(this.#take(count, score));

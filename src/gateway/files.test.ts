@@ -80,7 +80,7 @@ describe("FileService", () => {
   });
 
   it("refuses: too large, empty, wrong purpose, unusable names; ids of any other form are simply unknown", async () => {
-    await assert.rejects(service.upload(alice, "big.txt", Buffer.alloc(101), "file-extract"), apiError(400, "BadRequest.TooLarge"));
+    await assert.rejects(service.upload(alice, "big.txt", Buffer.alloc(101), "file-extract"), apiError(413, "BadRequest.TooLarge"));
     await service.upload(alice, "edge.txt", Buffer.alloc(100, "a"), "file-extract");
     await assert.rejects(service.upload(alice, "e.txt", Buffer.alloc(0), "file-extract"), apiError(400, "InvalidParameter"));
     await assert.rejects(service.upload(alice, "p.txt", Buffer.from("p"), "fine-tune"), apiError(400, "InvalidParameter", /^'purpose' must be 'file-extract'/));

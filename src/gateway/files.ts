@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ApiError, invalidParameter } from "../core/errors.ts";
+import { ApiError, errors, invalidParameter } from "../core/errors.ts";
 import { extractText } from "../features/documents/extract.ts";
 import type { FileFilter, FileRecord, FileStore } from "../store/index.ts";
 import type { Caller } from "./auth.ts";
@@ -38,8 +38,8 @@ const PAGE_CHUNK = 500;
 const MAX_FILENAME_LENGTH = 255;
 
 export const fileErrors = {
-  notFound: (id: string) => new ApiError(404, "NotFound", `File not found: ${id}`),
-  tooLarge: (maxBytes: number) => new ApiError(400, "BadRequest.TooLarge", `File too large: files may be at most ${maxBytes} bytes.`),
+  notFound: errors.fileNotFound,
+  tooLarge: errors.fileTooLarge,
   empty: () => invalidParameter("The uploaded file is empty."),
   badPurpose: () => invalidParameter("'purpose' must be 'file-extract' or 'batch'"),
   badFilename: () => invalidParameter("The uploaded file needs a file name (without control characters)."),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { SqliteStore } from "../store/index.ts";
-import { ApiError } from "../core/errors.ts";
+import { toApiError } from "../core/errors.ts";
 import { generateSecret, hashSecret, KeyService } from "./keys.ts";
 
 describe("KeyService", () => {
@@ -57,7 +57,7 @@ describe("KeyService", () => {
     const base = { name: "x", models: null, rpm: null, tpm: null, concurrency: null, workspace: null, createdAt: 1, expiresAt: null, revokedAt: null };
     await store.insertKey({ ...base, id: "key_1", prefix: "sk-os-same", hash: "a".repeat(64) });
     await store.insertKey({ ...base, id: "key_2", prefix: "sk-os-same", hash: "b".repeat(64) });
-    await assert.rejects(keys.revoke("sk-os-same"), (error: unknown) => error instanceof ApiError && error.status === 400);
+    await assert.rejects(keys.revoke("sk-os-same"), (error: unknown) => toApiError(error).status === 400 && toApiError(error).code === "InvalidParameter");
     assert.equal((await keys.revoke("key_1"))?.id, "key_1");
     await store.close();
   });

@@ -1,6 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { invalidParameter } from "../core/errors.ts";
-import { AmbiguousKeyPrefixError, type ApiKeyRecord, type KeyStore } from "../store/index.ts";
+import type { ApiKeyRecord, KeyStore } from "../store/index.ts";
 
 const SECRET_PREFIX = "sk-os-";
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -88,15 +87,9 @@ export class KeyService {
     return this.#store.listKeys();
   }
 
-  /** Revokes by id or exact display prefix; 400 when a prefix names several keys. */
+  /** Revokes by id or exact display prefix; an AmbiguousKeyPrefixError (a 400) when a prefix names several keys. */
   async revoke(idOrPrefix: string, now = Date.now()): Promise<ApiKeyRecord | undefined> {
-    let record: ApiKeyRecord | undefined;
-    try {
-      record = await this.#store.revokeKey(idOrPrefix, now);
-    } catch (error) {
-      if (error instanceof AmbiguousKeyPrefixError) throw invalidParameter(error.message);
-      throw error;
-    }
+    const record = await this.#store.revokeKey(idOrPrefix, now);
     if (record) this.#cache.delete(record.hash);
     return record;
   }

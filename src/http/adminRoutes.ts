@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { ApiError, errors, invalidParameter, jsonPreview } from "../core/errors.ts";
+import { errors, invalidParameter } from "../core/errors.ts";
 import { parseKeySpec, parsePastTime, publicKeyView, type Gateway, type KeyService } from "../gateway/index.ts";
 import { queryOf } from "./requestValues.ts";
 
@@ -42,7 +42,7 @@ export function registerAdminRoutes(app: FastifyInstance, gateway: Gateway): voi
   app.delete(ADMIN_PATHS.key, { onRequest: admin }, async (request) => {
     const { id } = request.params as { id: string };
     const revoked = await keys().revoke(id);
-    if (!revoked) throw new ApiError(404, "NotFound", `No API key with id or prefix ${jsonPreview(id)}.`);
+    if (!revoked) throw errors.apiKeyNotFound(id);
     return { key: publicKeyView(revoked), request_id: request.id };
   });
 

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { ApiError, clipText, errors } from "../core/errors.ts";
+import { ApiError, clipText, errors, RegisteredError, toApiError } from "../core/errors.ts";
 import type { Gateway, ModelRegistry } from "../gateway/index.ts";
 import { accessLogger, type Metrics } from "../observability/index.ts";
 import { registerAdminRoutes } from "./adminRoutes.ts";
@@ -133,7 +133,10 @@ export function buildApp(options: AppOptions): OpenscopeApp {
   });
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
-    const apiError = error instanceof ApiError ? error : fromFastifyError(error, options.bodyLimitBytes, request.headers["content-type"]);
+    const apiError =
+      error instanceof ApiError || error instanceof RegisteredError
+        ? toApiError(error)
+        : fromFastifyError(error, options.bodyLimitBytes, request.headers["content-type"]);
     // Only the server's own failures are errors in the log; the client's mistakes (and clients
     // that went away) are debug lines.
     if (apiError.status >= 500) request.log.error({ err: error }, "request failed");

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { maxHeaderSize, STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyBaseLogger, FastifyError } from "fastify";
-import { type ApiError, clipText, errors, invalidParameter } from "../core/errors.ts";
+import { type ApiError, clipText, errors, invalidParameter, toApiError } from "../core/errors.ts";
 import { nativeErrorBody } from "../protocols/dashscope/index.ts";
 import { openAiErrorBody, openAiStatus } from "../protocols/openai/index.ts";
 import { BAD_BODY } from "./jsonBody.ts";
@@ -51,7 +51,7 @@ export function fromFastifyError(error: FastifyError, bodyLimitBytes: number, co
     if (status === 408) return errors.requestTimeout();
     return invalidParameter(`Invalid request: ${clipText(error.message)}.`);
   }
-  return errors.internal();
+  return toApiError(error);
 }
 
 /** What each Node HTTP parser error says about the request. */

@@ -1,15 +1,20 @@
 /**
  * Which key `revokeKey(idOrPrefix)` means, decided the same way for both engines.
  */
+import { type ApiError, invalidParameter, RegisteredError } from "../core/errors.ts";
 
-/** Thrown when a prefix names several keys: revoking a guess could cut off the wrong client. */
-export class AmbiguousKeyPrefixError extends Error {
+/** Thrown when a prefix names several keys: revoking a guess could cut off the wrong client (a 400 InvalidParameter). */
+export class AmbiguousKeyPrefixError extends RegisteredError {
   constructor(
     readonly prefix: string,
     readonly ids: readonly string[],
   ) {
     super(`key prefix ${prefix} matches ${ids.length} keys (${ids.join(", ")}); revoke by id instead`);
     this.name = "AmbiguousKeyPrefixError";
+  }
+
+  clientError(): ApiError {
+    return invalidParameter(this.message);
   }
 }
 

@@ -244,10 +244,10 @@ describe("OpenAI-compatible files API", () => {
     assert.equal((await app.inject({ method: "GET", url: `${COMPAT}/${object.id}`, headers: bearer(keyA.secret) })).statusCode, 200);
   });
 
-  it("a file over the size limit: 400 BadRequest.TooLarge (OpenAI-shaped), nothing stored", async () => {
+  it("a file over the size limit: 413 BadRequest.TooLarge (OpenAI-shaped), nothing stored", async () => {
     const before = (await files.list({ kind: "admin" }, { limit: 2000 })).files.length;
     const response = await upload(keyA.secret, "big.txt", Buffer.alloc(MAX_BYTES + 1, "a"));
-    assert.equal(response.statusCode, 400);
+    assert.equal(response.statusCode, 413);
     const body = response.json();
     assert.equal(body.error.type, "invalid_request_error");
     assert.equal(body.error.code, "invalid_parameter_error");

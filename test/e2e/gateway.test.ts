@@ -120,6 +120,22 @@ describe("gateway: managed keys", () => {
     assert.equal((await adminCall(server, "DELETE", "/admin/v1/keys/key_nope")).status, 404);
   });
 
+  it("a prefix shared by two keys: DELETE is 400 InvalidParameter and revokes neither", async () => {
+    const store = server.server.gateway.ledger!.store as Store;
+    const base = { name: "twin", models: null, rpm: null, tpm: null, concurrency: null, workspace: null, createdAt: 1, expiresAt: null, revokedAt: null };
+    await store.insertKey({ ...base, id: "key_twin_1", prefix: "sk-os-twin", hash: "c".repeat(64) });
+    await store.insertKey({ ...base, id: "key_twin_2", prefix: "sk-os-twin", hash: "d".repeat(64) });
+    const reply = await adminCall(server, "DELETE", "/admin/v1/keys/sk-os-twin");
+    assert.equal(reply.status, 400);
+    assert.equal(reply.body.code, "InvalidParameter");
+    assert.match(reply.body.message, /matches 2 keys/);
+    const twins = (await adminCall(server, "GET", "/admin/v1/keys")).body.keys.filter((k: { prefix: string }) => k.prefix === "sk-os-twin");
+    assert.deepEqual(
+      twins.map((k: { revokedAt: number | null }) => k.revokedAt),
+      [null, null],
+    );
+  });
+
   it("an expired key is refused with 401", async () => {
     const created = await server.server.gateway.keys!.create({ name: "short-lived", expiresAt: Date.now() + 300 });
     assert.equal((await postJson(server.url, short(), { headers: bearer(created.secret) })).status, 200);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ApiError } from "../../core/errors.ts";
+import { errors } from "../../core/errors.ts";
 import type { DeltaEvent, EngineEvent, FinishReason, ToolCallDelta, Usage } from "../../core/types.ts";
 import { parseUpstreamJson, wireLogprobs, wireLogprobsSchema, type SseEvent, type StreamTranslator } from "../upstream/index.ts";
 
@@ -85,7 +85,7 @@ export class NativeFrameTranslator implements StreamTranslator {
   translate(event: SseEvent): EngineEvent[] {
     if (event.event === "error") {
       const data = parseUpstreamJson(errorFrameSchema, event.data, FRAME);
-      throw new ApiError(event.status ?? 500, data.code ?? "InternalError", data.message ?? "The upstream DashScope endpoint failed.");
+      throw errors.relayed(event.status ?? 500, data.code ?? "InternalError", data.message ?? "The upstream DashScope endpoint failed.");
     }
     const data = parseUpstreamJson(resultFrameSchema, event.data, FRAME);
     const events: EngineEvent[] = [];

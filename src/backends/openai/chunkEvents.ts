@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ApiError } from "../../core/errors.ts";
+import { errors } from "../../core/errors.ts";
 import type { DeltaEvent, EngineEvent, FinishReason, ToolCallDelta, Usage } from "../../core/types.ts";
 import { newToolCallId } from "../../features/index.ts";
 import { parseUpstreamJson, wireLogprobs, wireLogprobsSchema, type SseEvent, type StreamTranslator } from "../upstream/index.ts";
@@ -106,7 +106,7 @@ export class ChunkTranslator implements StreamTranslator {
   }
 
   #translateChunk(chunk: Chunk): EngineEvent[] {
-    if (chunk.error) throw new ApiError(500, "InternalError", `The upstream engine failed: ${errorMessage(chunk.error)}`);
+    if (chunk.error) throw errors.internal(`The upstream engine failed: ${errorMessage(chunk.error)}`);
     const usage = chunk.usage;
     const events: EngineEvent[] = [];
     for (const choice of chunk.choices ?? []) {

@@ -78,7 +78,7 @@ async function refusal(response: Response): Promise<ApiError> {
   const text = await response.text().catch(() => "");
   try {
     const body = JSON.parse(text) as { code?: unknown; message?: unknown; error?: { message?: unknown } | string };
-    if (typeof body.code === "string" && typeof body.message === "string") return new ApiError(response.status, body.code, body.message);
+    if (typeof body.code === "string" && typeof body.message === "string") return errors.relayed(response.status, body.code, body.message);
     const message = typeof body.error === "string" ? body.error : (body.error?.message ?? body.message);
     return invalidParameter(`The upstream engine refused the request (HTTP ${response.status}): ${String(message ?? text)}`);
   } catch {
@@ -177,7 +177,7 @@ export class UpstreamTransport {
           }
         }
         if (finishes.size === 0 || translate.unfinished().length > 0) {
-          throw new ApiError(500, "InternalError", "The upstream engine ended the stream before finishing the answer.");
+          throw errors.internal("The upstream engine ended the stream before finishing the answer.");
         }
         this.pool.succeeded(attempt.replica);
       } catch (error) {
@@ -188,7 +188,7 @@ export class UpstreamTransport {
         lastFailure.reason = `${attempt.replica.config.url}: ${reason}`;
         // Nothing reached the caller yet: another replica can still answer the whole request.
         if (!sent) continue;
-        throw new ApiError(500, "InternalError", `The upstream replica ${attempt.replica.config.url} failed mid-stream: ${reason}`);
+        throw errors.internal(`The upstream replica ${attempt.replica.config.url} failed mid-stream: ${reason}`).withCause(error);
       } finally {
         attempt.stop();
         attempt.release();
@@ -203,8 +203,7 @@ export class UpstreamTransport {
     for (;;) {
       const replica = this.pool.pick(tried);
       if (!replica) {
-        const last = lastFailure.reason === undefined ? "" : ` The last one tried failed: ${lastFailure.reason}`;
-        throw new ApiError(503, "ServiceUnavailable", `No upstream replica of model "${this.#options.name}" is available: ${this.pool.describe()}.${last}`);
+        throw errors.noUpstreamReplica(this.#options.name, this.pool.describe(), lastFailure.reason);
       }
       tried.add(replica);
       const release = this.pool.begin(replica);

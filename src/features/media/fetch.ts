@@ -23,7 +23,7 @@ import https from "node:https";
 import type { LookupAddress } from "node:dns";
 import { isIP, type LookupFunction } from "node:net";
 import ipaddr from "ipaddr.js";
-import { ApiError, invalidParameter } from "../../core/errors.ts";
+import { ApiError, errors, invalidParameter } from "../../core/errors.ts";
 
 export type MediaKind = "image" | "video" | "audio";
 
@@ -71,7 +71,7 @@ export function describeUrl(source: string): string {
 }
 
 export const mediaErrors = {
-  invalidUrl: (source: string, reason: string) => new ApiError(400, "InvalidURL", `Invalid URL provided in your request: ${describeUrl(source)} (${reason})`),
+  invalidUrl: (source: string, reason: string) => errors.invalidUrl(describeUrl(source), reason),
   downloadFailed: (kind: MediaKind, source: string, reason: string) =>
     invalidParameter(`Failed to download the ${kind} from ${describeUrl(source)}: ${reason}`),
   unsupportedFormat: (kind: MediaKind, source: string) => invalidParameter(`The ${kind} at ${describeUrl(source)} is not a supported format.`),
@@ -430,9 +430,9 @@ export class MediaFetcher {
       }
     } catch (error) {
       if (error instanceof ApiError) throw error;
-      if (error instanceof DownloadError) throw mediaErrors.downloadFailed(kind, source, error.message);
-      if (controller.signal.aborted) throw mediaErrors.downloadFailed(kind, source, `timed out after ${this.timeoutMs} ms`);
-      throw mediaErrors.downloadFailed(kind, source, "the connection failed");
+      if (error instanceof DownloadError) throw mediaErrors.downloadFailed(kind, source, error.message).withCause(error);
+      if (controller.signal.aborted) throw mediaErrors.downloadFailed(kind, source, `timed out after ${this.timeoutMs} ms`).withCause(error);
+      throw mediaErrors.downloadFailed(kind, source, "the connection failed").withCause(error);
     } finally {
       clearTimeout(timer);
     }

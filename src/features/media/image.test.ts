@@ -61,7 +61,7 @@ describe("prepareImage", () => {
   it("corrupt input → MediaDecodeError (InvalidParameter)", async () => {
     await assert.rejects(prepareImage(Buffer.from("not an image at all"), imageRules("qwen-vl-max")), (e: unknown) => {
       assert.ok(e instanceof MediaDecodeError);
-      assert.equal(e.code, "InvalidParameter");
+      assert.equal(e.clientError().code, "InvalidParameter");
       assert.match(e.message, /could not be decoded/);
       return true;
     });

@@ -1,11 +1,9 @@
-import { ApiError, invalidParameter } from "../../core/errors.ts";
 import type { EngineEvent, GenerationRequest, MediaPart } from "../../core/types.ts";
 import { prepareAudio } from "./audio.ts";
 import type { MediaFetcher } from "./fetch.ts";
 import { prepareImage } from "./image.ts";
-import { MediaProcessError } from "./process.ts";
 import { prepareVideoFrames, sampleVideo } from "./video.ts";
-import { imageRules, videoRules, VisionInputError } from "./vision.ts";
+import { imageRules, videoRules } from "./vision.ts";
 
 /** Input tokens of a request's media, by kind (reported in `usage.image_tokens` etc.). */
 export interface MediaTokens {
@@ -18,16 +16,6 @@ export interface IntakeOptions {
   fetcher: MediaFetcher;
   /** The request sent `X-DashScope-OssResourceResolve: enable`: `oss://` keys from the upload flow resolve. */
   ossResolve: boolean;
-}
-
-/** Processing failures as DashScope errors: the client's media → 400; our tools failing → 503. */
-function asApiError(error: unknown): unknown {
-  if (error instanceof ApiError) return error;
-  if (error instanceof VisionInputError) return invalidParameter(error.message);
-  if (error instanceof MediaProcessError) {
-    return new ApiError(503, "ServiceUnavailable", `Media processing failed on this server${error.timedOut ? " (timed out)" : ""}; please try again later.`);
-  }
-  return error;
 }
 
 async function preparePart(part: MediaPart, model: string, request: GenerationRequest, options: IntakeOptions): Promise<MediaPart> {
@@ -64,27 +52,25 @@ async function preparePart(part: MediaPart, model: string, request: GenerationRe
 /**
  * Fetches (SSRF-safe, `data:`, `oss://`) and prepares every media part of a request with the
  * Qwen-VL rules of the model the client named (resize to the patch grid, video frames sampled at
- * `fps` within `total_pixels`, audio resampled to 16 kHz mono), counting their tokens.
+ * `fps` within `total_pixels`, audio resampled to 16 kHz mono), counting their tokens. Media
+ * the rules refuse throw a VisionInputError (400), a failing ffmpeg a MediaProcessError (503):
+ * RegisteredErrors, made into their registered errors where the request is answered.
  */
 export async function prepareMedia(request: GenerationRequest, options: IntakeOptions): Promise<{ request: GenerationRequest; tokens: MediaTokens }> {
   const tokens: MediaTokens = { image: 0, video: 0, audio: 0 };
   const messages = [];
-  try {
-    for (const message of request.messages) {
-      const content = [];
-      for (const part of message.content) {
-        if (part.type === "text") {
-          content.push(part);
-          continue;
-        }
-        const prepared = await preparePart(part, request.model, request, options);
-        tokens[prepared.type] += prepared.prepared?.tokens ?? 0;
-        content.push(prepared);
+  for (const message of request.messages) {
+    const content = [];
+    for (const part of message.content) {
+      if (part.type === "text") {
+        content.push(part);
+        continue;
       }
-      messages.push({ ...message, content });
+      const prepared = await preparePart(part, request.model, request, options);
+      tokens[prepared.type] += prepared.prepared?.tokens ?? 0;
+      content.push(prepared);
     }
-  } catch (error) {
-    throw asApiError(error);
+    messages.push({ ...message, content });
   }
   return { request: { ...request, messages }, tokens };
 }

@@ -6,8 +6,10 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type ApiError, errors, RegisteredError } from "../../core/errors.ts";
 
-export class MediaProcessError extends Error {
+/** ffmpeg or ffprobe failed: the server's fault, a 503 ServiceUnavailable for the client. */
+export class MediaProcessError extends RegisteredError {
   override name = "MediaProcessError";
   constructor(
     message: string,
@@ -18,6 +20,10 @@ export class MediaProcessError extends Error {
     readonly missingBinary = false,
   ) {
     super(message);
+  }
+
+  clientError(): ApiError {
+    return errors.mediaProcessingFailed(this.timedOut);
   }
 }
 

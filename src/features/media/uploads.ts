@@ -12,7 +12,7 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { link, mkdir, open, readdir, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ApiError, invalidParameter } from "../../core/errors.ts";
+import { errors, invalidParameter } from "../../core/errors.ts";
 
 export interface UploadStoreOptions {
   /** Where uploaded files are kept. */
@@ -70,8 +70,8 @@ const MiB = 1024 * 1024;
 const SUFFIX = ".upload";
 
 export const uploadErrors = {
-  badSignature: () => new ApiError(403, "AccessDenied", "The request signature we calculated does not match the signature you provided."),
-  expired: () => new ApiError(403, "AccessDenied", "Invalid according to Policy: Policy expired."),
+  badSignature: () => errors.accessDenied("The request signature we calculated does not match the signature you provided."),
+  expired: () => errors.accessDenied("Invalid according to Policy: Policy expired."),
   badKey: () => invalidParameter("The key must name a file inside the upload_dir of the policy."),
   tooLarge: (maxBytes: number) => invalidParameter(`Your proposed upload exceeds the maximum allowed size of ${maxBytes} bytes.`),
   exists: () => invalidParameter("The object you specified already exists and can not be overwritten."),

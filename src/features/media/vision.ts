@@ -19,6 +19,7 @@
  *    image at 32 px with the Qwen3-VL default max_pixels 2621440; qwen-vl-ocr-latest
  *    947 (prime) = 945 + 2; qwen-vl-max video file 3586 = 3584 (= 2^9·7) + 2.
  */
+import { type ApiError, invalidParameter, RegisteredError } from "../../core/errors.ts";
 
 export type Patch = 28 | 32;
 
@@ -63,12 +64,11 @@ export const FRAME_FACTOR = 2;
 export const MIN_FRAMES = 4;
 export const MAX_FRAMES = 768;
 
-export class VisionInputError extends Error {
+/** The client's media breaks a sizing rule: a 400 InvalidParameter with this message. */
+export class VisionInputError extends RegisteredError {
   override name = "VisionInputError";
-  /** DashScope-style error code the caller can map to an HTTP 400. */
-  readonly code = "InvalidParameter";
-  constructor(message: string) {
-    super(message);
+  clientError(): ApiError {
+    return invalidParameter(this.message);
   }
 }
 

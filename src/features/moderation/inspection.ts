@@ -1,4 +1,4 @@
-import { ApiError, invalidParameter } from "../../core/errors.ts";
+import { errors, invalidParameter } from "../../core/errors.ts";
 
 /** Which sides of a conversation a request asks to have inspected (`X-DashScope-DataInspection`). */
 export interface InspectionRequest {
@@ -31,6 +31,6 @@ export function parseInspectionHeader(value: string | undefined): InspectionRequ
 
 /** The real server's refusals (status-code reference). */
 export const inspectionFailed = {
-  input: () => new ApiError(400, "DataInspectionFailed", "Input data may contain inappropriate content."),
-  output: () => new ApiError(400, "DataInspectionFailed", "Output data may contain inappropriate content."),
+  input: () => errors.dataInspectionFailed("input"),
+  output: () => errors.dataInspectionFailed("output"),
 } as const;

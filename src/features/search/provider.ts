@@ -1,4 +1,5 @@
 /** Where web search results come from (SearXNG, a local corpus, ...). */
+import { type ApiError, errors, RegisteredError } from "../../core/errors.ts";
 
 export interface SearchHit {
   title: string;
@@ -17,10 +18,14 @@ export interface SearchProvider {
   search(query: string, options: { count: number; signal: AbortSignal }): Promise<SearchHit[]>;
 }
 
-/** A provider failed: the message is safe to show a client (no URLs or credentials). */
-export class SearchProviderError extends Error {
+/** A provider failed: the message is safe to show a client (no URLs or credentials); a 503 ServiceUnavailable. */
+export class SearchProviderError extends RegisteredError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "SearchProviderError";
+  }
+
+  clientError(): ApiError {
+    return errors.webSearchFailed(this.message);
   }
 }

@@ -1,4 +1,4 @@
-import { ApiError } from "../../core/errors.ts";
+import { type ApiError, errors, toApiError } from "../../core/errors.ts";
 import type {
   ChatMessage,
   DeltaEvent,
@@ -137,9 +137,9 @@ function addUsage(a: Usage | undefined, b: Usage): Usage {
   return sum;
 }
 
+/** Any provider failure is a 503; a SearchProviderError's message (safe to show) says why. */
 function searchFailed(error: unknown): ApiError {
-  const why = error instanceof SearchProviderError ? `: ${error.message}` : "";
-  return new ApiError(503, "ServiceUnavailable", `Web search failed${why}. Please try again later, or send the request without enable_search.`);
+  return error instanceof SearchProviderError ? toApiError(error) : errors.webSearchFailed().withCause(error);
 }
 
 /** The query of a finished web_search call: its `query` argument, else the fallback. */
