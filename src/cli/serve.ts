@@ -20,6 +20,7 @@ import { randomBytes } from "node:crypto";
 import { MediaFetcher } from "../features/media/fetch.ts";
 import { UploadStore } from "../features/media/uploads.ts";
 import { FileService } from "../gateway/files.ts";
+import { extractText } from "../features/documents/index.ts";
 import { openSearchProvider } from "../features/search/index.ts";
 import { buildApp } from "../http/app.ts";
 import { ensureTestModel } from "../testmodels/index.ts";
@@ -250,7 +251,12 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
       })
     : undefined;
   const inspection = buildModerator(config.dataInspection, registry, log);
-  const files = new FileService({ store: setup.store, dir: join(config.gateway.dataDir, "files"), maxBytes: config.files?.maxBytes ?? 150 * 2 ** 20 });
+  const files = new FileService({
+    store: setup.store,
+    readDocument: extractText,
+    dir: join(config.gateway.dataDir, "files"),
+    maxBytes: config.files?.maxBytes ?? 150 * 2 ** 20,
+  });
   const search = config.search ? openSearchProvider(config.search) : undefined;
   const media = mediaIntake(config);
   if (config.search)
