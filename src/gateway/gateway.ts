@@ -1,5 +1,4 @@
-import { errors, type ApiError } from "../core/errors.ts";
-import type { GenerationRequest, ModelRoute } from "../core/types.ts";
+import { errors, type ApiError, type GenerationRequest, type ModelRoute } from "../core/index.ts";
 import type { UsageRecord } from "../store/index.ts";
 import type { RequestAccount } from "./account.ts";
 import { assertModelAllowed, type Authenticator } from "./auth.ts";

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { invalidParameter } from "../core/errors.ts";
+import { invalidParameter } from "../core/index.ts";
 import { AmbiguousKeyPrefixError, type ApiKeyRecord, type KeyStore } from "../store/index.ts";
 
 const SECRET_PREFIX = "sk-os-";

@@ -1,5 +1,4 @@
-import { ApiError } from "../../core/errors.ts";
-import type { DeltaEvent, EngineEvent, FinishReason, ToolCallDelta, Usage } from "../../core/types.ts";
+import { ApiError, type DeltaEvent, type EngineEvent, type FinishReason, type ToolCallDelta, type Usage } from "../../core/index.ts";
 import { wireLogprobs, type SseEvent, type StreamTranslator } from "../upstream/index.ts";
 
 type Json = Record<string, any>;

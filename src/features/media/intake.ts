@@ -1,5 +1,4 @@
-import { ApiError, invalidParameter } from "../../core/errors.ts";
-import type { EngineEvent, GenerationRequest, MediaPart } from "../../core/types.ts";
+import { ApiError, invalidParameter, type EngineEvent, type GenerationRequest, type MediaPart } from "../../core/index.ts";
 import { prepareAudio } from "./audio.ts";
 import type { MediaFetcher } from "./fetch.ts";
 import { prepareImage } from "./image.ts";

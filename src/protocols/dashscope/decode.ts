@@ -1,8 +1,5 @@
-import { errors, invalidParameter, jsonPreview } from "../../core/errors.ts";
-import type { GenerationRequest } from "../../core/types.ts";
-import { decodeFeatures } from "../shared/features.ts";
-import { decodeSampling } from "../shared/sampling.ts";
-import { isObject, optionalBoolean, optionalString, wrongType, type JsonObject } from "../shared/validate.ts";
+import { errors, invalidParameter, jsonPreview, type GenerationRequest } from "../../core/index.ts";
+import { decodeFeatures, decodeSampling, isObject, optionalBoolean, optionalString, wrongType, type JsonObject } from "../shared/index.ts";
 import { decodeInputMessages } from "./messages.ts";
 
 /** The answer's shape as the client asked for it; `resultFormat` absent = the server decides (see shape.ts). */

@@ -1,7 +1,5 @@
-import { errors, invalidParameter } from "../../core/errors.ts";
-import type { ChatMessage } from "../../core/types.ts";
-import { decodeMessages, EMPTY_MESSAGE } from "../shared/messages.ts";
-import { isObject, optionalString, wrongType, type JsonObject } from "../shared/validate.ts";
+import { errors, invalidParameter, type ChatMessage } from "../../core/index.ts";
+import { decodeMessages, EMPTY_MESSAGE, isObject, optionalString, wrongType, type JsonObject } from "../shared/index.ts";
 
 /** Legacy `{history: [{user, bot}], prompt}` input as messages. */
 export function decodeHistory(raw: unknown): ChatMessage[] {

@@ -1,4 +1,4 @@
-import type { TokenizeInput, TokenizeResult } from "../../core/types.ts";
+import type { TokenizeInput, TokenizeResult } from "../../core/index.ts";
 import { decodeModelName } from "./decode.ts";
 import { decodeInputMessages } from "./messages.ts";
 import type { JsonObject } from "../shared/index.ts";

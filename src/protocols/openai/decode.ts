@@ -1,5 +1,4 @@
-import { errors, invalidParameter } from "../../core/errors.ts";
-import type { GenerationRequest } from "../../core/types.ts";
+import { errors, invalidParameter, type GenerationRequest } from "../../core/index.ts";
 import { decodeFeatures, decodeMessages, decodeSampling, isObject, optionalBoolean, wrongType, type JsonObject } from "../shared/index.ts";
 
 /** How the client wants the answer. */

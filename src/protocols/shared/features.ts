@@ -1,5 +1,15 @@
-import { clipText, invalidParameter, jsonPreview } from "../../core/errors.ts";
-import type { CitationFormat, RequestedFeatures, ResponseFormat, SearchRequest, SearchStrategy, ToolChoice, ToolDefinition } from "../../core/types.ts";
+import {
+  clipText,
+  invalidParameter,
+  jsonPreview,
+  type CitationFormat,
+  type RequestedFeatures,
+  type ResponseFormat,
+  type SearchRequest,
+  type SearchStrategy,
+  type ToolChoice,
+  type ToolDefinition,
+} from "../../core/index.ts";
 import { isObject, optionalBoolean, optionalNumber, optionalString, wrongType, type JsonObject } from "./validate.ts";
 
 /** Tool and schema names: letters, digits, underscores and hyphens, at most 64 (API reference). */

@@ -1,6 +1,14 @@
-import { textOf } from "../../core/content.ts";
-import { invalidParameter, jsonPreview } from "../../core/errors.ts";
-import type { ChatMessage, ContentPart, MediaOptions, MediaPart, Role, ToolCall } from "../../core/types.ts";
+import {
+  textOf,
+  invalidParameter,
+  jsonPreview,
+  type ChatMessage,
+  type ContentPart,
+  type MediaOptions,
+  type MediaPart,
+  type Role,
+  type ToolCall,
+} from "../../core/index.ts";
 import { isObject, optionalBoolean, optionalString, wrongType, type JsonObject } from "./validate.ts";
 
 /** The real server's message for an empty or misplaced message (captured: parameter-error-*). */

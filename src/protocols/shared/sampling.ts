@@ -1,5 +1,4 @@
-import { invalidParameter, jsonPreview } from "../../core/errors.ts";
-import type { SamplingParams, StopConditions } from "../../core/types.ts";
+import { invalidParameter, jsonPreview, type SamplingParams, type StopConditions } from "../../core/index.ts";
 import { isObject, optionalNumber, wrongType, type JsonObject } from "./validate.ts";
 
 /** Sampling parameters: both dialects use the same names (top level in OpenAI's body, under `parameters` in DashScope's). */
