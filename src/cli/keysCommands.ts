@@ -1,6 +1,5 @@
-import type { GatewayConfig } from "../config/config.ts";
-import { ConfigError } from "../config/config.ts";
-import { ApiError } from "../core/errors.ts";
+import { type GatewayConfig, ConfigError } from "../config/index.ts";
+import { ApiError } from "../core/index.ts";
 import { KeyService, parseKeySpec, parsePastTime } from "../gateway/index.ts";
 import type { ApiKeyRecord, UsageTotals } from "../store/index.ts";
 import { openConfiguredStore } from "./gatewaySetup.ts";

@@ -1,12 +1,9 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { invalidParameter } from "../core/errors.ts";
-import { resolveRequest } from "../core/pipeline.ts";
+import { invalidParameter, resolveRequest, mediaParts, type EngineEvent, type GenerationRequest, type ModelRoute } from "../core/index.ts";
 import { searchingGeneration } from "../features/search/index.ts";
-import { prepareMedia, withMediaUsage, type MediaTokens } from "../features/media/intake.ts";
-import { mediaParts } from "../core/content.ts";
-import { expandFileReferences } from "../features/documents/fileReferences.ts";
+import { prepareMedia, withMediaUsage, type MediaTokens } from "../features/media/index.ts";
+import { expandFileReferences } from "../features/documents/index.ts";
 import { INSPECTION_HEADER, inspectInput, inspectOutput, parseInspectionHeader, type InspectionRequest } from "../features/index.ts";
-import type { EngineEvent, GenerationRequest, ModelRoute } from "../core/types.ts";
 import type { NativeRouteDeps } from "./nativeRoutes.ts";
 import { headerValue } from "./requestValues.ts";
 import { requestSignal } from "./requestSignal.ts";

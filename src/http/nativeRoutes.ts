@@ -1,12 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { ApiError, toApiError } from "../core/errors.ts";
-import type { RequestStage } from "../core/pipeline.ts";
+import { ApiError, toApiError, type RequestStage, type EngineEvent } from "../core/index.ts";
 import type { Moderator } from "../features/index.ts";
 import type { SearchProvider } from "../features/search/index.ts";
-import type { EngineEvent } from "../core/types.ts";
-import type { Gateway, ModelRegistry } from "../gateway/index.ts";
-import type { FileService } from "../gateway/files.ts";
-import type { MediaFetcher } from "../features/media/fetch.ts";
+import type { Gateway, ModelRegistry, FileService } from "../gateway/index.ts";
+import type { MediaFetcher } from "../features/media/index.ts";
 import { noteError, type gatewayHooks } from "./gatewayHooks.ts";
 import {
   decodeGeneration,

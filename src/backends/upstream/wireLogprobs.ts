@@ -1,4 +1,4 @@
-import type { TokenAlternative, TokenLogprob } from "../../core/types.ts";
+import type { TokenAlternative, TokenLogprob } from "../../core/index.ts";
 
 type Json = Record<string, any>;
 
