@@ -10,6 +10,13 @@
  * (`@swc/core`), which also sees `import type` lines: a type import obeys the same floors.
  */
 
+// Without a parser for .ts dependency-cruiser skips every file and reports "no violations": refuse instead.
+try {
+  require.resolve("@swc/core");
+} catch {
+  throw new Error("npm run boundaries needs @swc/core (a devDependency) to read TypeScript; run npm ci");
+}
+
 /** What each top-level folder of src/ may import besides itself. */
 const ALLOWED = {
   core: [],
