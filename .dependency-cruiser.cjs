@@ -55,6 +55,13 @@ module.exports = {
   forbidden: [
     ...floorRules,
     {
+      name: "known-folder",
+      comment: "Every module lives in a folder that ALLOWED gives a floor; a new folder gets one there first.",
+      severity: "error",
+      from: { path: `^src/(?!(?:${Object.keys(ALLOWED).join("|")})/)` },
+      to: {},
+    },
+    {
       name: "protocols-dialects-apart",
       comment: "A dialect reads only its own files and protocols/shared/; shared/ knows no dialect.",
       severity: "error",
