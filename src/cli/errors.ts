@@ -1,6 +1,6 @@
 import { access, constants, mkdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
-import { ConfigError } from "../config/config.ts";
+import { ConfigError } from "../config/index.ts";
 import { InsufficientMemoryError, ModelLoadError, ModelSourceError } from "../backends/llama/index.ts";
 
 /** Exit codes: a setting or the environment is wrong (fix the config), or something failed at run time. */

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { redactUrl, type GatewayConfig, type NamedSetting, type ServerConfig } from "../config/config.ts";
+import { redactUrl, type GatewayConfig, type NamedSetting, type ServerConfig } from "../config/index.ts";
 import { Authenticator, Gateway, KeyService, LedgerWriter } from "../gateway/index.ts";
 import { MemoryLimitCounters, RedisLimitCounters, type LimitCounters } from "../gateway/limits/index.ts";
 import { openStore, type Store } from "../store/index.ts";

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigError, DEFAULT_MODEL_SOURCE, loadConfig } from "../config/config.ts";
+import { ConfigError, DEFAULT_MODEL_SOURCE, loadConfig } from "../config/index.ts";
 import { resolveModelSource } from "../backends/llama/index.ts";
 import { describeFailure, EXIT_RUNTIME, prepareDirectory } from "./errors.ts";
 import { keysCommand, usageCommand } from "./keysCommands.ts";

@@ -1,6 +1,6 @@
 import { join } from "node:path";
-import type { ModelRoute } from "../core/types.ts";
-import { DEFAULT_ALIASES, DEFAULT_MODEL_SOURCE, parseModel, type DataInspectionConfig, type ModelConfig, type ServerConfig } from "../config/config.ts";
+import type { ModelRoute } from "../core/index.ts";
+import { DEFAULT_ALIASES, DEFAULT_MODEL_SOURCE, parseModel, type DataInspectionConfig, type ModelConfig, type ServerConfig } from "../config/index.ts";
 import { AnyOfModerators, ClassifierModerator, TermListModerator, type Moderator } from "../features/index.ts";
 import {
   engineBuildName,
@@ -13,17 +13,15 @@ import {
 } from "../backends/llama/index.ts";
 import { DashScopeUpstreamBackend } from "../backends/dashscope/index.ts";
 import { OpenAiUpstreamBackend } from "../backends/openai/index.ts";
-import { ModelRegistry, type Gateway } from "../gateway/index.ts";
+import { ModelRegistry, type Gateway, FileService } from "../gateway/index.ts";
 import { Metrics } from "../observability/index.ts";
 import { setupGateway } from "./gatewaySetup.ts";
 import { randomBytes } from "node:crypto";
-import { MediaFetcher } from "../features/media/fetch.ts";
-import { UploadStore } from "../features/media/uploads.ts";
-import { FileService } from "../gateway/files.ts";
+import { MediaFetcher, UploadStore, hasFfmpeg } from "../features/media/index.ts";
+import { extractText } from "../features/documents/index.ts";
 import { openSearchProvider } from "../features/search/index.ts";
-import { buildApp } from "../http/app.ts";
+import { buildApp } from "../http/index.ts";
 import { ensureTestModel } from "../testmodels/index.ts";
-import { hasFfmpeg } from "../features/media/process.ts";
 import { describeFailure, prepareDirectory, StartupError } from "./errors.ts";
 
 /** How long close() waits for an aborted model load to end before closing the rest. */
@@ -250,7 +248,12 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
       })
     : undefined;
   const inspection = buildModerator(config.dataInspection, registry, log);
-  const files = new FileService({ store: setup.store, dir: join(config.gateway.dataDir, "files"), maxBytes: config.files?.maxBytes ?? 150 * 2 ** 20 });
+  const files = new FileService({
+    store: setup.store,
+    readDocument: extractText,
+    dir: join(config.gateway.dataDir, "files"),
+    maxBytes: config.files?.maxBytes ?? 150 * 2 ** 20,
+  });
   const search = config.search ? openSearchProvider(config.search) : undefined;
   const media = mediaIntake(config);
   if (config.search)

@@ -3,10 +3,10 @@ import { isIP } from "node:net";
 import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { ModelDefaults } from "../core/types.ts";
+import type { ModelDefaults } from "../core/index.ts";
 import { UPSTREAM_KINDS, type ReplicaConfig, type UpstreamKind } from "../backends/openai/index.ts";
 import type { UpstreamTimings } from "../backends/upstream/index.ts";
-import { parseAllowEntry } from "../features/media/fetch.ts";
+import { parseAllowEntry } from "../features/media/index.ts";
 
 /** DashScope model names that existing code uses; by default they all reach the served model. */
 export const DEFAULT_ALIASES = ["qwen-plus", "qwen-turbo", "qwen-flash", "qwen-max"] as const;

@@ -1,6 +1,4 @@
-import type { ApiError } from "../core/errors.ts";
-import type { EngineEvent, GenerationTrace, Usage } from "../core/types.ts";
-import { sumUsage } from "../core/usage.ts";
+import { type ApiError, type EngineEvent, type GenerationTrace, type Usage, sumUsage } from "../core/index.ts";
 import type { UsageRecord } from "../store/index.ts";
 import type { Caller } from "./auth.ts";
 

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { errors } from "../core/errors.ts";
+import { errors } from "../core/index.ts";
 import type { ApiKeyRecord } from "../store/index.ts";
 import type { KeyService } from "./keys.ts";
 

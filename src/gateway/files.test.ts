@@ -8,7 +8,11 @@ import { ApiError } from "../core/errors.ts";
 import { makeKey } from "../../test/helpers/storeContract.ts";
 import { SqliteStore } from "../store/sqlite.ts";
 import type { Caller } from "./auth.ts";
-import { cleanFilename, FileService } from "./files.ts";
+import { cleanFilename, type DocumentTextReader, FileService } from "./files.ts";
+
+/** Stands in for features/documents' reader: text files read as UTF-8, anything else unreadable. */
+const readAsText: DocumentTextReader = async (filename, bytes) =>
+  filename.endsWith(".txt") ? { ok: true, text: bytes.toString("utf8").trim() } : { ok: false, reason: `could not read ${filename}` };
 
 let dir: string;
 let store: SqliteStore;
@@ -22,7 +26,7 @@ const fixed = { time: 1_764_499_365_000 };
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "openscope-files-"));
   store = SqliteStore.open(":memory:");
-  service = new FileService({ store, dir: join(dir, "blobs"), maxBytes: 100, now: () => fixed.time++ });
+  service = new FileService({ store, readDocument: readAsText, dir: join(dir, "blobs"), maxBytes: 100, now: () => fixed.time++ });
 });
 after(async () => {
   await store.close();

@@ -18,8 +18,12 @@ import type { Caller } from "./auth.ts";
 export type FilePurpose = FileRecord["purpose"];
 export const FILE_PURPOSES: readonly FilePurpose[] = ["file-extract", "batch"];
 
+/** Reads a "file-extract" document to text (features/documents' `extractText`, handed in by whoever assembles the server). */
+export type DocumentTextReader = (filename: string, bytes: Buffer) => Promise<{ ok: true; text: string } | { ok: false; reason: string }>;
+
 export interface FileServiceOptions {
   store: FileStore;
+  readDocument: DocumentTextReader;
   /** Where the bytes and extracted texts live (created owner-only when missing). */
   dir: string;
   /** Largest file accepted, in bytes. */
@@ -66,6 +70,7 @@ export function cleanFilename(filename: string): string {
 export class FileService {
   readonly maxBytes: number;
   readonly #store: FileStore;
+  readonly #readDocument: DocumentTextReader;
   readonly #dir: string;
   readonly #now: () => number;
   /** The last upload's time: uploads in one millisecond still list newest first, in the order they came. */
@@ -75,6 +80,7 @@ export class FileService {
   constructor(options: FileServiceOptions) {
     if (!Number.isSafeInteger(options.maxBytes) || options.maxBytes <= 0) throw new RangeError(`maxBytes must be a positive integer, got ${options.maxBytes}`);
     this.#store = options.store;
+    this.#readDocument = options.readDocument;
     this.#dir = options.dir;
     this.maxBytes = options.maxBytes;
     this.#now = options.now ?? Date.now;
@@ -99,7 +105,7 @@ export class FileService {
     let statusDetails: string | null = null;
     let text: string | undefined;
     if (purpose === "file-extract") {
-      const extracted = await extractText(name, bytes);
+      const extracted = await this.#readDocument(name, bytes);
       if (extracted.ok) text = extracted.text;
       else {
         status = "error";

@@ -6,3 +6,4 @@ export { LedgerWriter, type LedgerOptions } from "./ledger.ts";
 export { ModelRegistry, type ModelListing } from "./registry.ts";
 export { admissionCharge, estimateTokens } from "./tokenCharge.ts";
 export { parseExpiry, parseKeySpec, parsePastTime } from "./keySpec.ts";
+export { FileService, cleanFilename, fileErrors, isFilePurpose, type FileListFilter } from "./files.ts";

@@ -1,4 +1,4 @@
-import { invalidParameter, jsonPreview } from "../core/errors.ts";
+import { invalidParameter, jsonPreview } from "../core/index.ts";
 import type { NewKey } from "./keys.ts";
 
 const DURATION = /^(\d+)\s*(m|h|d|w)$/;

@@ -1,5 +1,4 @@
-import { errors } from "../core/errors.ts";
-import type { ModelRoute } from "../core/types.ts";
+import { errors, type ModelRoute } from "../core/index.ts";
 
 export interface ModelListing {
   name: string;

@@ -1,5 +1,4 @@
-import { mediaParts, textOf } from "../core/content.ts";
-import type { ChatMessage, GenerationRequest, ModelRoute } from "../core/types.ts";
+import { mediaParts, textOf, type ChatMessage, type GenerationRequest, type ModelRoute } from "../core/index.ts";
 
 /** Tokens of the prepared media (images, video frames, audio) of a conversation. */
 function mediaTokens(messages: readonly ChatMessage[]): number {

@@ -7,9 +7,8 @@
  */
 import multipart, { type MultipartFile } from "@fastify/multipart";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { ApiError, invalidParameter } from "../core/errors.ts";
-import type { Caller, Gateway } from "../gateway/index.ts";
-import { cleanFilename, fileErrors, isFilePurpose, type FileListFilter, type FileService } from "../gateway/files.ts";
+import { ApiError, invalidParameter } from "../core/index.ts";
+import { type Caller, type Gateway, cleanFilename, fileErrors, isFilePurpose, type FileListFilter, type FileService } from "../gateway/index.ts";
 import type { FileRecord } from "../store/index.ts";
 import { fieldText, multipartFailure } from "./multipart.ts";
 import { authenticateCaller, baseUrlOf, queryOf, type Query } from "./requestValues.ts";

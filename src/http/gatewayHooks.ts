@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { errors, type ApiError } from "../core/errors.ts";
+import { errors, type ApiError } from "../core/index.ts";
 import { RequestAccount, type Gateway } from "../gateway/index.ts";
 import { authenticateCaller } from "./requestValues.ts";
 import type { AccessLogEntry, LineLogger } from "../observability/index.ts";

@@ -1,4 +1,4 @@
-import { invalidParameter, type ApiError } from "../core/errors.ts";
+import { invalidParameter, type ApiError } from "../core/index.ts";
 
 /**
  * The deepest nesting of arrays and objects a JSON request body may have. Real requests nest a

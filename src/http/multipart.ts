@@ -1,4 +1,4 @@
-import { ApiError, clipText, errors, invalidParameter } from "../core/errors.ts";
+import { ApiError, clipText, errors, invalidParameter } from "../core/index.ts";
 import { isClientGone } from "./transportErrors.ts";
 
 /**

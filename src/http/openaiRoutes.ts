@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { ApiError, invalidParameter, toApiError } from "../core/errors.ts";
-import type { EngineEvent, GenerationRequest } from "../core/types.ts";
+import { ApiError, invalidParameter, toApiError, type EngineEvent, type GenerationRequest } from "../core/index.ts";
 import { STRICT_MESSAGES } from "../protocols/dashscope/index.ts";
 import {
   ChatCompletionChunkEncoder,

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { errors, type ApiError } from "../core/errors.ts";
+import { errors, type ApiError } from "../core/index.ts";
 
 /**
  * One AbortSignal per request that fires when the client disconnects, the request times out, or

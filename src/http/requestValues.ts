@@ -1,5 +1,5 @@
 import type { FastifyRequest } from "fastify";
-import { invalidParameter } from "../core/errors.ts";
+import { invalidParameter } from "../core/index.ts";
 import type { Caller, Gateway } from "../gateway/index.ts";
 import { OPENAI_PATHS } from "../protocols/openai/index.ts";
 

@@ -7,9 +7,8 @@
  */
 import multipart, { type MultipartFile } from "@fastify/multipart";
 import type { FastifyInstance } from "fastify";
-import { errors, invalidParameter } from "../core/errors.ts";
-import type { UploadFields, UploadStore } from "../features/media/uploads.ts";
-import { uploadErrors } from "../features/media/uploads.ts";
+import { errors, invalidParameter } from "../core/index.ts";
+import { type UploadFields, type UploadStore, uploadErrors } from "../features/media/index.ts";
 import type { Gateway } from "../gateway/index.ts";
 import { fieldText, multipartFailure } from "./multipart.ts";
 import { authenticateCaller, baseUrlOf, queryOf } from "./requestValues.ts";

@@ -1,4 +1,4 @@
-import type { UsageRecord } from "../store/index.ts";
+import type { UsageRecord } from "../core/index.ts";
 
 /** The part of a pino logger the access log needs (Fastify's request logger fits). */
 export interface LineLogger {

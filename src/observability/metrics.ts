@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { BackendStats, ModelRoute } from "../core/types.ts";
-import type { UsageRecord } from "../store/index.ts";
+import type { BackendStats, ModelRoute, UsageRecord } from "../core/index.ts";
 
 /** Where the gauges read their values when Prometheus scrapes. */
 export interface MetricSources {

@@ -18,6 +18,7 @@ import type { ChatMessage, GenerationRequest } from "../../src/core/types.ts";
 import { expandFileReferences } from "../../src/features/documents/fileReferences.ts";
 import { makeDocx, makePdf } from "../helpers/documents.ts";
 import { FileService } from "../../src/gateway/files.ts";
+import { extractText } from "../../src/features/documents/index.ts";
 import { Authenticator, Gateway, KeyService, ModelRegistry, type Caller } from "../../src/gateway/index.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { NATIVE_PURPOSE_ERROR, registerFileRoutes } from "../../src/http/filesRoutes.ts";
@@ -45,7 +46,7 @@ before(async () => {
   const gateway = new Gateway({ auth, keys, leaseTtlMs: 60_000 });
   keyA = await keys.create({ name: "a" });
   keyB = await keys.create({ name: "b" });
-  files = new FileService({ store, dir: join(dir, "files"), maxBytes: MAX_BYTES });
+  files = new FileService({ store, readDocument: extractText, dir: join(dir, "files"), maxBytes: MAX_BYTES });
   app = buildApp({ registry: new ModelRegistry(), gateway, bodyLimitBytes: 1024 * 1024, requestTimeoutMs: 60_000 }).app;
   registerFileRoutes(app, { files, gateway });
   await app.ready();

@@ -18,6 +18,7 @@ import type { FastifyInstance } from "fastify";
 import { MediaFetcher } from "../../src/features/media/fetch.ts";
 import { UploadStore, type UploadPolicy } from "../../src/features/media/uploads.ts";
 import { FileService } from "../../src/gateway/files.ts";
+import { extractText } from "../../src/features/documents/index.ts";
 import { Authenticator, Gateway, KeyService, LedgerWriter, ModelRegistry } from "../../src/gateway/index.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { MAX_JSON_DEPTH } from "../../src/http/jsonBody.ts";
@@ -49,7 +50,7 @@ before(async () => {
   gateway.observe((_account, record) => records.push({ status: record.status, code: record.code }));
   secret = (await keys.create({ name: "a" })).secret;
   const uploads = new UploadStore({ dir: join(dir, "uploads"), secret: randomBytes(32), maxBytes: 64 * 1024 });
-  const files = new FileService({ store, dir: join(dir, "files"), maxBytes: 64 * 1024 });
+  const files = new FileService({ store, readDocument: extractText, dir: join(dir, "files"), maxBytes: 64 * 1024 });
   const stream = new Writable({
     write(chunk, _encoding, callback) {
       for (const line of String(chunk).split("\n")) if (line) logs.push(JSON.parse(line));

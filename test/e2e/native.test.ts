@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { EMPTY_MESSAGE } from "../../src/protocols/dashscope/messages.ts";
+import { EMPTY_MESSAGE } from "../../src/protocols/dashscope/index.ts";
 import { parseSseBody } from "../helpers/sse.ts";
 import { GENERATION_PATH, generation, postJson, postSse, startTestServer, type JsonReply, type SseReply, type TestServer } from "../helpers/server.ts";
 

@@ -14,6 +14,7 @@ import type { FastifyInstance } from "fastify";
 import { MediaFetcher } from "../../src/features/media/fetch.ts";
 import { UploadStore } from "../../src/features/media/uploads.ts";
 import { FileService } from "../../src/gateway/files.ts";
+import { extractText } from "../../src/features/documents/index.ts";
 import { Authenticator, Gateway, KeyService, LedgerWriter, ModelRegistry } from "../../src/gateway/index.ts";
 import { buildApp } from "../../src/http/app.ts";
 import { SqliteStore } from "../../src/store/index.ts";
@@ -36,7 +37,7 @@ before(async () => {
   const gateway = new Gateway({ auth: new Authenticator({ staticKeys: [], adminKey: ADMIN, keys }), keys, ledger, leaseTtlMs: 60_000 });
   secret = (await keys.create({ name: "a" })).secret;
   const uploads = new UploadStore({ dir: join(dir, "uploads"), secret: randomBytes(32), maxBytes: 64 * 1024 });
-  const files = new FileService({ store, dir: join(dir, "files"), maxBytes: 64 * 1024 });
+  const files = new FileService({ store, readDocument: extractText, dir: join(dir, "files"), maxBytes: 64 * 1024 });
   app = buildApp({
     registry: new ModelRegistry(),
     gateway,

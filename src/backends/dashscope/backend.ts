@@ -1,8 +1,18 @@
-import { mediaParts, textOf } from "../../core/content.ts";
+import {
+  mediaParts,
+  textOf,
+  invalidParameter,
+  type Backend,
+  type BackendStats,
+  type Capabilities,
+  type EngineEvent,
+  type GenerationRequest,
+  type GenerationTrace,
+  type TokenizeInput,
+  type TokenizeResult,
+} from "../../core/index.ts";
 
 const MULTIMODAL_PATH = "/services/aigc/multimodal-generation/generation";
-import { invalidParameter } from "../../core/errors.ts";
-import type { Backend, BackendStats, Capabilities, EngineEvent, GenerationRequest, GenerationTrace, TokenizeInput, TokenizeResult } from "../../core/types.ts";
 import { UpstreamTransport, type UpstreamModel } from "../upstream/index.ts";
 import { NativeFrameTranslator } from "./frameEvents.ts";
 import { nativeBody } from "./nativeBody.ts";

@@ -1,5 +1,4 @@
-import { dataUri, mediaParts, textOf } from "../../core/content.ts";
-import type { ChatMessage, ContentPart, GenerationRequest, MediaOptions } from "../../core/types.ts";
+import { dataUri, mediaParts, textOf, type ChatMessage, type ContentPart, type GenerationRequest, type MediaOptions } from "../../core/index.ts";
 
 type Json = Record<string, unknown>;
 

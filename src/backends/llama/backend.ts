@@ -1,15 +1,24 @@
-import { textOf } from "../../core/content.ts";
+import {
+  textOf,
+  errors,
+  invalidParameter,
+  type Backend,
+  type BackendStats,
+  type Capabilities,
+  type EngineEvent,
+  type GenerationRequest,
+  type TokenizeInput,
+  type TokenizeResult,
+  mergeStreams,
+  SlotPool,
+} from "../../core/index.ts";
 import type { Llama, LlamaContext, LlamaContextOptions, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
-import { errors, invalidParameter } from "../../core/errors.ts";
 import { THINK_CLOSE } from "../../features/index.ts";
-import type { Backend, BackendStats, Capabilities, EngineEvent, GenerationRequest, TokenizeInput, TokenizeResult } from "../../core/types.ts";
-import { mergeStreams } from "../../core/asyncQueue.ts";
 import { ChatTemplate } from "./chatTemplate.ts";
 import { runChoice, type ChoicePlan } from "./choiceRun.ts";
 import { planConstraints, type Constraints } from "./constraints.ts";
 import { GrammarCompiler } from "./grammar.ts";
 import { TokenDescriber } from "./tokenBytes.ts";
-import { SlotPool } from "../../core/slotPool.ts";
 import { chunkedPrefillStrategy } from "./batching.ts";
 import { checkContextMemory, checkKvCacheBound, memoryBudget, trainedContextSize } from "./memory.ts";
 import { checkModelFile, explainModelLoadFailure, ModelLoadError, readGgufMetadata } from "./modelSource.ts";

@@ -1,7 +1,5 @@
-import { textOf } from "../../core/content.ts";
+import { textOf, invalidParameter, type ChatMessage, type ToolDefinition } from "../../core/index.ts";
 import { Template } from "@huggingface/jinja";
-import { invalidParameter } from "../../core/errors.ts";
-import type { ChatMessage, ToolDefinition } from "../../core/types.ts";
 import { THINK_OPEN, toolsAsText } from "../../features/index.ts";
 
 /** ChatML, for models that ship no template (e.g. llama2.c conversions). Same turn markup Qwen uses. */

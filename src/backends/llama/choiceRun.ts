@@ -1,6 +1,14 @@
 import { LlamaGrammarEvaluationState, TokenBias, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from "node-llama-cpp";
-import { ApiError, errors } from "../../core/errors.ts";
-import type { DeltaEvent, EngineEvent, FinishReason, SamplingParams, TokenLogprob, Usage } from "../../core/types.ts";
+import {
+  ApiError,
+  errors,
+  type DeltaEvent,
+  type EngineEvent,
+  type FinishReason,
+  type SamplingParams,
+  type TokenLogprob,
+  type Usage,
+} from "../../core/index.ts";
 import { OutputParser, tokenLogprob, type DescribeToken, type OutputPiece } from "../../features/index.ts";
 import type { Constraints } from "./constraints.ts";
 import { OutputAssembler } from "./outputAssembler.ts";

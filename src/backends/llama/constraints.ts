@@ -1,5 +1,5 @@
 import type { LlamaGrammar, LlamaModel, Token } from "node-llama-cpp";
-import type { GenerationRequest, ToolDefinition } from "../../core/types.ts";
+import type { GenerationRequest, ToolDefinition } from "../../core/index.ts";
 import { answerSchema, gbnfLiteral, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, toolCallSchema } from "../../features/index.ts";
 import type { TemplateFeatures } from "./chatTemplate.ts";
 import type { GrammarCompiler } from "./grammar.ts";

@@ -1,6 +1,5 @@
 import type { Llama, LlamaGrammar } from "node-llama-cpp";
-import { invalidParameter } from "../../core/errors.ts";
-import type { JsonSchema } from "../../core/types.ts";
+import { invalidParameter, type JsonSchema } from "../../core/index.ts";
 import { jsonSchemaGrammar } from "../../features/index.ts";
 
 /** Compiles and caches grammars (the same schemas recur across requests; a grammar is immutable). */

@@ -1,4 +1,4 @@
-import type { StopConditions } from "../../core/types.ts";
+import type { StopConditions } from "../../core/index.ts";
 
 /** Turns tokens into text; `lastTokens` precede `tokens` (some tokenizers need them for spacing). */
 export type Detokenize = (tokens: readonly number[], lastTokens: readonly number[]) => string;

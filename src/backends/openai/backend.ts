@@ -1,6 +1,15 @@
-import { mergeStreams } from "../../core/asyncQueue.ts";
-import { errors, invalidParameter } from "../../core/errors.ts";
-import type { Backend, BackendStats, Capabilities, EngineEvent, GenerationRequest, GenerationTrace, TokenizeResult } from "../../core/types.ts";
+import {
+  mergeStreams,
+  errors,
+  invalidParameter,
+  type Backend,
+  type BackendStats,
+  type Capabilities,
+  type EngineEvent,
+  type GenerationRequest,
+  type GenerationTrace,
+  type TokenizeResult,
+} from "../../core/index.ts";
 import { UpstreamTransport, type UpstreamModel } from "../upstream/index.ts";
 import { ChunkTranslator } from "./chunkEvents.ts";
 import { KIND_TRAITS, type KindTraits, type UpstreamKind } from "./kinds.ts";

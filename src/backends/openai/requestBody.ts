@@ -1,5 +1,4 @@
-import { dataUri, isMediaPart, textOf } from "../../core/content.ts";
-import type { ChatMessage, ContentPart, GenerationRequest, ToolChoice } from "../../core/types.ts";
+import { dataUri, isMediaPart, textOf, type ChatMessage, type ContentPart, type GenerationRequest, type ToolChoice } from "../../core/index.ts";
 import type { KindTraits } from "./kinds.ts";
 
 type Json = Record<string, unknown>;

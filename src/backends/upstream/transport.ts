@@ -1,6 +1,14 @@
-import { ApiError, errors, invalidParameter } from "../../core/errors.ts";
-import type { BackendStats, EngineEvent, FinishReason, GenerationTrace, Usage } from "../../core/types.ts";
-import { SlotPool } from "../../core/slotPool.ts";
+import {
+  ApiError,
+  errors,
+  invalidParameter,
+  type BackendStats,
+  type EngineEvent,
+  type FinishReason,
+  type GenerationTrace,
+  type Usage,
+  SlotPool,
+} from "../../core/index.ts";
 import { ReplicaPool, type ReplicaConfig, type ReplicaState } from "./replicaPool.ts";
 import { sseEvents, type SseEvent } from "./sseReader.ts";
 

@@ -4,8 +4,7 @@
  * themselves. The expansion swaps each such text part for the documents' text, in order, one
  * block per document headed by its file name. Nothing else in the request changes.
  */
-import { invalidParameter } from "../../core/errors.ts";
-import type { ChatMessage, ContentPart, GenerationRequest } from "../../core/types.ts";
+import { invalidParameter, type ChatMessage, type ContentPart, type GenerationRequest } from "../../core/index.ts";
 
 /** A document as the expansion needs it. */
 export interface ReferencedDocument {

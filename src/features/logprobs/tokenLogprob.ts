@@ -1,4 +1,4 @@
-import type { TokenAlternative, TokenLogprob } from "../../core/types.ts";
+import type { TokenAlternative, TokenLogprob } from "../../core/index.ts";
 
 /** How a backend names a token: its text and raw bytes. */
 export type DescribeToken = (token: number) => { token: string; bytes: number[] };

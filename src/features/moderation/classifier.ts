@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { ChatMessage, GenerationRequest, ModelRoute } from "../../core/types.ts";
+import type { ChatMessage, GenerationRequest, ModelRoute } from "../../core/index.ts";
 import type { ModeratedSide, Moderator, Verdict } from "./moderator.ts";
 
 /** A guard model's verdicts (Qwen3Guard-Gen writes `Safety: Safe|Unsafe|Controversial`). */

@@ -1,5 +1,4 @@
-import { textOf } from "../../core/content.ts";
-import type { ChatMessage, EngineEvent } from "../../core/types.ts";
+import { textOf, type ChatMessage, type EngineEvent } from "../../core/index.ts";
 import { inspectionFailed } from "./inspection.ts";
 import type { Moderator } from "./moderator.ts";
 

@@ -1,6 +1,6 @@
-import type { ToolCallDelta } from "../../core/types.ts";
-import { ReasoningSplitter } from "../thinking/reasoningSplitter.ts";
-import { ToolCallParser, type ToolParameterTypes } from "../tools/toolCallParser.ts";
+import type { ToolCallDelta } from "../../core/index.ts";
+import { ReasoningSplitter } from "../thinking/index.ts";
+import { ToolCallParser, type ToolParameterTypes } from "../tools/index.ts";
 
 export interface OutputPiece {
   reasoning: string;

@@ -1,5 +1,4 @@
-import { jsonPreview } from "../../core/errors.ts";
-import type { JsonSchema } from "../../core/types.ts";
+import { jsonPreview, type JsonSchema } from "../../core/index.ts";
 
 /**
  * JSON Schema (as `prepareSchema` leaves it) to GBNF, the grammar language of llama.cpp.

@@ -1,5 +1,4 @@
-import { clipText, invalidParameter, jsonPreview } from "../../core/errors.ts";
-import type { JsonSchema } from "../../core/types.ts";
+import { clipText, invalidParameter, jsonPreview, type JsonSchema } from "../../core/index.ts";
 
 /**
  * JSON Schema as the grammar engine (gbnf.ts) understands it: type (one or several), const,

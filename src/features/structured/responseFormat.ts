@@ -1,5 +1,4 @@
-import { invalidParameter } from "../../core/errors.ts";
-import type { ChatMessage, GenerationRequest, JsonSchema, ResponseFormat } from "../../core/types.ts";
+import { invalidParameter, type ChatMessage, type GenerationRequest, type JsonSchema, type ResponseFormat } from "../../core/index.ts";
 import { ANY_JSON_OBJECT, prepareSchema } from "./jsonSchema.ts";
 
 /** The real server's refusal when json_object is asked for but no message mentions JSON. */

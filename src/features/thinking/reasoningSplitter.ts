@@ -3,7 +3,7 @@
  * Pure and chunking-independent: however the text is cut into pushes, the concatenated output is the same.
  */
 
-import { heldBackStart } from "../text/heldBack.ts";
+import { heldBackStart } from "../text/index.ts";
 
 export const THINK_OPEN = "<think>";
 export const THINK_CLOSE = "</think>";

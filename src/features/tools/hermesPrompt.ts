@@ -1,5 +1,4 @@
-import { textOf } from "../../core/content.ts";
-import type { ChatMessage, ToolDefinition } from "../../core/types.ts";
+import { textOf, type ChatMessage, type ToolDefinition } from "../../core/index.ts";
 import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN } from "./toolCallParser.ts";
 
 /**

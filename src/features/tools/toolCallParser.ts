@@ -8,8 +8,8 @@
  * Pure and chunking-independent: however the text is cut into pushes, the concatenated output is the same.
  */
 import { randomBytes } from "node:crypto";
-import type { ToolCallDelta } from "../../core/types.ts";
-import { heldBackStart } from "../text/heldBack.ts";
+import type { ToolCallDelta } from "../../core/index.ts";
+import { heldBackStart } from "../text/index.ts";
 
 export const TOOL_CALL_OPEN = "<tool_call>";
 export const TOOL_CALL_CLOSE = "</tool_call>";

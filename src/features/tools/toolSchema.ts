@@ -1,6 +1,5 @@
-import { invalidParameter } from "../../core/errors.ts";
-import type { GenerationRequest, JsonSchema, ToolDefinition } from "../../core/types.ts";
-import { prepareSchema } from "../structured/jsonSchema.ts";
+import { invalidParameter, type GenerationRequest, type JsonSchema, type ToolDefinition } from "../../core/index.ts";
+import { prepareSchema } from "../structured/index.ts";
 
 /**
  * JSON Schema of one hermes tool call body, `{"name": <tool>, "arguments": {...}}`, for the

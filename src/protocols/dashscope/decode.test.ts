@@ -3,8 +3,8 @@ import { describe, it } from "node:test";
 import { textOf } from "../../core/content.ts";
 import { ApiError } from "../../core/errors.ts";
 import type { GenerationRequest } from "../../core/types.ts";
-import { decodeGeneration, STOP_TYPE_MESSAGE, type DecodedGeneration } from "./decode.ts";
-import { TOOL_CHOICE_MESSAGE, unknownResponseFormatMessage } from "./features.ts";
+import { STOP_TYPE_MESSAGE, TOOL_CHOICE_MESSAGE, unknownResponseFormatMessage } from "../shared/index.ts";
+import { decodeGeneration, type DecodedGeneration } from "./decode.ts";
 import { EMPTY_MESSAGE, wantsStream } from "./index.ts";
 import { parseSseBody } from "../../../test/helpers/sse.ts";
 import {

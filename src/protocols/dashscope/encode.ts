@@ -8,8 +8,8 @@ import type {
   TokenLogprob,
   ToolCallDelta,
   Usage,
-} from "../../core/types.ts";
-import { ChoiceStates, sumUsage, usageOnTheWire, type ToolCallState } from "../shared/choiceState.ts";
+} from "../../core/index.ts";
+import { ChoiceStates, sumUsage, usageOnTheWire, type ToolCallState } from "../shared/index.ts";
 
 export { sumUsage };
 

@@ -1,4 +1,4 @@
-import type { ApiError } from "../../core/errors.ts";
+import type { ApiError } from "../../core/index.ts";
 import { errorFrame } from "./sse.ts";
 
 export interface NativeErrorBody {

@@ -4,7 +4,7 @@ export { NativeResponseCollector, NativeStreamEncoder, sumUsage, wireUsage, type
 export { nativeErrorBody, nativeErrorFrame, type NativeErrorBody } from "./errors.ts";
 export { decodeTokenize, encodeTokenize } from "./tokenizer.ts";
 export { resultFrame, SSE_CONTENT_TYPE } from "./sse.ts";
-export { EMPTY_MESSAGE } from "./messages.ts";
+export { EMPTY_MESSAGE } from "../shared/index.ts";
 
 /** Native paths, relative to the server root (the SDKs' base URL is `<root>/api/v1`). */
 export const NATIVE_PATHS = {

@@ -1,5 +1,4 @@
-import { invalidParameter } from "../../core/errors.ts";
-import type { GenerationRequest } from "../../core/types.ts";
+import { invalidParameter, type GenerationRequest } from "../../core/index.ts";
 import type { RequestedShape } from "./decode.ts";
 import type { ResponseShape } from "./encode.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ApiError } from "../../core/errors.ts";
-import { EMPTY_MESSAGE } from "./messages.ts";
+import { EMPTY_MESSAGE } from "./index.ts";
 import { CAPTURES_SKIP, keysOf, readCaptureJson, requestLine, responseStatus, warnIfCapturesAbsent } from "../../../test/helpers/captures.ts";
 import { decodeTokenize, encodeTokenize } from "./tokenizer.ts";
 

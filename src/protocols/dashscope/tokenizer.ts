@@ -1,7 +1,7 @@
-import type { TokenizeInput, TokenizeResult } from "../../core/types.ts";
+import type { TokenizeInput, TokenizeResult } from "../../core/index.ts";
 import { decodeModelName } from "./decode.ts";
 import { decodeInputMessages } from "./messages.ts";
-import type { JsonObject } from "./validate.ts";
+import type { JsonObject } from "../shared/index.ts";
 
 export interface DecodedTokenize {
   model: string;

@@ -1,9 +1,5 @@
-import { errors, invalidParameter } from "../../core/errors.ts";
-import type { GenerationRequest } from "../../core/types.ts";
-import { decodeSampling } from "../dashscope/decode.ts";
-import { decodeFeatures } from "../dashscope/features.ts";
-import { decodeMessages } from "../dashscope/messages.ts";
-import { isObject, optionalBoolean, wrongType, type JsonObject } from "../dashscope/validate.ts";
+import { errors, invalidParameter, type GenerationRequest } from "../../core/index.ts";
+import { decodeFeatures, decodeMessages, decodeSampling, isObject, optionalBoolean, wrongType, type JsonObject } from "../shared/index.ts";
 
 /** How the client wants the answer. */
 export interface ChatCompletionShape {
@@ -28,8 +24,9 @@ function nativeMessages(raw: unknown): unknown {
 /**
  * Decodes `POST /compatible-mode/v1/chat/completions` (protocol.md §11): OpenAI's body, with
  * DashScope's extras (`enable_thinking`, `thinking_budget`, `top_k`, `repetition_penalty`, …) at
- * the top level. Parameters are read by the native decoders — the names are the same — so both
- * dialects validate alike; OpenAI's `tool_choice: "required"` is added.
+ * the top level. Parameters are read by the decoders both dialects share — the names are the same —
+ * so both validate alike, and errors name the fields where OpenAI's body has them (`messages[0]`,
+ * `search_options`); OpenAI's `tool_choice: "required"` is added.
  */
 export function decodeChatCompletion(body: unknown, requestId: string): DecodedChatCompletion {
   if (!isObject(body)) throw invalidParameter("The request body must be a JSON object.");
@@ -37,9 +34,9 @@ export function decodeChatCompletion(body: unknown, requestId: string): DecodedC
   if (model === undefined || model === null || model === "") throw errors.emptyModel();
   if (typeof model !== "string") wrongType("model", "a string", model);
   if (body.messages === undefined || body.messages === null) throw invalidParameter('Required parameter "messages" missing from request.');
-  const messages = decodeMessages(nativeMessages(body.messages));
+  const messages = decodeMessages(nativeMessages(body.messages), "messages");
   const required = body.tool_choice === "required";
-  const features = decodeFeatures(required ? { ...body, tool_choice: undefined } : body);
+  const features = decodeFeatures(required ? { ...body, tool_choice: undefined } : body, "search_options");
   if (required && features.tools) features.toolChoice = { type: "required" };
   const streamOptions = body.stream_options;
   if (streamOptions !== undefined && streamOptions !== null && !isObject(streamOptions)) wrongType("stream_options", "an object", streamOptions);

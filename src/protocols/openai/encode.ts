@@ -1,5 +1,5 @@
-import type { DeltaEvent, EngineEvent, FinishReason, TokenAlternative, TokenLogprob, ToolCallDelta, Usage } from "../../core/types.ts";
-import { type ChoiceStates, sumUsage, usageOnTheWire } from "../shared/choiceState.ts";
+import type { DeltaEvent, EngineEvent, FinishReason, TokenAlternative, TokenLogprob, ToolCallDelta, Usage } from "../../core/index.ts";
+import { type ChoiceStates, sumUsage, usageOnTheWire } from "../shared/index.ts";
 
 /** What the answer carries beyond content (the model's thinking; logprobs asked for). */
 export interface ChatCompletionContent {

@@ -1,4 +1,4 @@
-import type { ApiError } from "../../core/errors.ts";
+import type { ApiError } from "../../core/index.ts";
 
 /** An error as OpenAI-compatible mode answers it (protocol.md §11): nested, lower-snake codes. */
 export interface OpenAiErrorBody {

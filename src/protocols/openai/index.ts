@@ -7,7 +7,7 @@ export {
   type ChatCompletionContent,
   type CompletionIdentity,
 } from "./encode.ts";
-export { ChoiceStates } from "../shared/choiceState.ts";
+export { ChoiceStates } from "../shared/index.ts";
 export { openAiErrorBody, openAiStatus, type OpenAiErrorBody } from "./errors.ts";
 
 /** OpenAI-compatible paths (the SDKs' base URL is `<root>/compatible-mode/v1`). */

@@ -79,6 +79,34 @@ describe("decodeChatCompletion", () => {
     );
     assert.throws(() => decode({ model: "m", messages: [{ role: "user", content: "x" }], stream_options: 1 }), invalid(/stream_options must be an object/));
   });
+
+  it("errors name the fields where OpenAI's body has them (no native input. or parameters. prefix)", () => {
+    const exact = (message: string) => (e: unknown) => e instanceof ApiError && e.status === 400 && e.message === message;
+    assert.throws(() => decode({ model: "m", messages: "hi" }), exact("Parameter messages must be an array, got string."));
+    assert.throws(
+      () => decode({ model: "m", messages: [{ role: "user", content: [{ type: "text", text: 5 }] }] }),
+      exact("Parameter messages[0].content[0].text must be a string, got number."),
+    );
+    assert.throws(
+      () => decode({ model: "m", messages: [{ role: "bot", content: "x" }] }),
+      exact('messages[0].role must be one of system, user, assistant, tool; got "bot".'),
+    );
+    assert.throws(
+      () =>
+        decode({
+          model: "m",
+          messages: [
+            { role: "user", content: "x", partial: true },
+            { role: "user", content: "y" },
+          ],
+        }),
+      exact('messages[0]: "partial" is only allowed on the last message, which must be an assistant message.'),
+    );
+    assert.throws(
+      () => decode({ model: "m", messages: [{ role: "user", content: "x" }], enable_search: true, search_options: { forced_search: "yes" } }),
+      exact("Parameter search_options.forced_search must be a boolean, got string."),
+    );
+  });
 });
 
 describe("chatCompletionBody", () => {

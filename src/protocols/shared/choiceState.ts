@@ -1,5 +1,4 @@
-import { sumUsage } from "../../core/usage.ts";
-import type { EngineEvent, FinishReason, TokenLogprob, Usage } from "../../core/types.ts";
+import { sumUsage, type EngineEvent, type FinishReason, type TokenLogprob, type Usage } from "../../core/index.ts";
 
 /** Dialect-neutral bookkeeping for encoders: what each choice of a generation has said so far. */
 

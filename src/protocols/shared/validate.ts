@@ -1,4 +1,4 @@
-import { invalidParameter } from "../../core/errors.ts";
+import { invalidParameter } from "../../core/index.ts";
 
 /** Small typed readers for untrusted JSON; each failure is an InvalidParameter naming the field. */
 

@@ -1,5 +1,15 @@
-import { clipText, invalidParameter, jsonPreview } from "../../core/errors.ts";
-import type { CitationFormat, RequestedFeatures, ResponseFormat, SearchRequest, SearchStrategy, ToolChoice, ToolDefinition } from "../../core/types.ts";
+import {
+  clipText,
+  invalidParameter,
+  jsonPreview,
+  type CitationFormat,
+  type RequestedFeatures,
+  type ResponseFormat,
+  type SearchRequest,
+  type SearchStrategy,
+  type ToolChoice,
+  type ToolDefinition,
+} from "../../core/index.ts";
 import { isObject, optionalBoolean, optionalNumber, optionalString, wrongType, type JsonObject } from "./validate.ts";
 
 /** Tool and schema names: letters, digits, underscores and hyphens, at most 64 (API reference). */
@@ -87,8 +97,7 @@ function decodeResponseFormat(value: unknown): ResponseFormat | undefined {
 const CITATION_FORMATS: readonly CitationFormat[] = ["[<number>]", "[ref_<number>]"];
 const SEARCH_STRATEGIES: readonly SearchStrategy[] = ["turbo", "standard", "max", "agent"];
 
-function oneOf<T extends string>(obj: JsonObject, key: string, allowed: readonly T[], fallback: T): T {
-  const field = `parameters.search_options.${key}`;
+function oneOf<T extends string>(obj: JsonObject, key: string, field: string, allowed: readonly T[], fallback: T): T {
   const value = optionalString(obj, key, field);
   if (value === undefined) return fallback;
   if (!(allowed as readonly string[]).includes(value)) {
@@ -102,23 +111,26 @@ function oneOf<T extends string>(obj: JsonObject, key: string, allowed: readonly
  * enable_citation false, citation_format "[<number>]", search_strategy "turbo",
  * prepend_search_result false, enable_search_extension false. Unknown keys are ignored.
  */
-export function decodeSearchOptions(value: unknown): SearchRequest {
+function decodeSearchOptions(value: unknown, field: string): SearchRequest {
   if (value === undefined || value === null) value = {};
-  if (!isObject(value)) wrongType("parameters.search_options", "an object", value);
-  const flag = (key: string) => optionalBoolean(value, key, `parameters.search_options.${key}`) ?? false;
+  if (!isObject(value)) wrongType(field, "an object", value);
+  const flag = (key: string) => optionalBoolean(value, key, `${field}.${key}`) ?? false;
   return {
     forced: flag("forced_search"),
     enableSource: flag("enable_source"),
     enableCitation: flag("enable_citation"),
-    citationFormat: oneOf(value, "citation_format", CITATION_FORMATS, "[<number>]"),
-    strategy: oneOf(value, "search_strategy", SEARCH_STRATEGIES, "turbo"),
+    citationFormat: oneOf(value, "citation_format", `${field}.citation_format`, CITATION_FORMATS, "[<number>]"),
+    strategy: oneOf(value, "search_strategy", `${field}.search_strategy`, SEARCH_STRATEGIES, "turbo"),
     prependSearchResult: flag("prepend_search_result"),
     enableSearchExtension: flag("enable_search_extension"),
   };
 }
 
-/** Tools, thinking, structured output, logprobs and search parameters (protocol.md §3.4, reference). */
-export function decodeFeatures(p: JsonObject): RequestedFeatures {
+/**
+ * Tools, thinking, structured output, logprobs and search parameters (protocol.md §3.4, reference).
+ * `searchOptionsField` is where the dialect keeps `search_options`, as its errors name it.
+ */
+export function decodeFeatures(p: JsonObject, searchOptionsField: string): RequestedFeatures {
   const features: RequestedFeatures = {};
   const tools = decodeTools(p.tools);
   if (tools) features.tools = tools;
@@ -140,6 +152,6 @@ export function decodeFeatures(p: JsonObject): RequestedFeatures {
   const top = optionalNumber(p, "top_logprobs", "top_logprobs", { min: 0, max: 5, integer: true });
   // top_logprobs only takes effect with logprobs (reference): ignored otherwise.
   if (logprobs) features.logprobs = { topLogprobs: top ?? 0 };
-  if (optionalBoolean(p, "enable_search", "enable_search")) features.search = decodeSearchOptions(p.search_options);
+  if (optionalBoolean(p, "enable_search", "enable_search")) features.search = decodeSearchOptions(p.search_options, searchOptionsField);
   return features;
 }

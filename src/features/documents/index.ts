@@ -1,0 +1,2 @@
+export { extractText } from "./extract.ts";
+export { expandFileReferences } from "./fileReferences.ts";

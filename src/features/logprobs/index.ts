@@ -1,0 +1,1 @@
+export { tokenLogprob, type DescribeToken } from "./tokenLogprob.ts";

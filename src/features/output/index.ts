@@ -1,0 +1,1 @@
+export { OutputParser, type OutputParserOptions, type OutputPiece } from "./outputParser.ts";

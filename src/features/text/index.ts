@@ -1,0 +1,1 @@
+export { heldBackStart } from "./heldBack.ts";
