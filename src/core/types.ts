@@ -98,19 +98,19 @@ export interface StopConditions {
 }
 
 export interface SamplingParams {
-  temperature?: number;
-  topP?: number;
+  temperature?: number | undefined;
+  topP?: number | undefined;
   /** 0 = disabled. */
-  topK?: number;
-  seed?: number;
-  repetitionPenalty?: number;
-  presencePenalty?: number;
+  topK?: number | undefined;
+  seed?: number | undefined;
+  repetitionPenalty?: number | undefined;
+  presencePenalty?: number | undefined;
   /** OpenAI's frequency penalty, [-2, 2]. */
-  frequencyPenalty?: number;
-  maxTokens?: number;
+  frequencyPenalty?: number | undefined;
+  maxTokens?: number | undefined;
   stop: StopConditions;
   /** Added to the logits of these token ids before sampling ([token id, bias in -100..100]). */
-  logitBias?: [number, number][];
+  logitBias?: [number, number][] | undefined;
   /** Number of independent completions (choices). */
   n: number;
 }
@@ -146,7 +146,7 @@ export interface RequestedFeatures {
   tools?: ToolDefinition[];
   toolChoice?: ToolChoice;
   parallelToolCalls?: boolean;
-  thinking?: ThinkingRequest;
+  thinking?: ThinkingRequest | undefined;
   responseFormat?: ResponseFormat;
   logprobs?: { topLogprobs: number };
   search?: SearchRequest;
@@ -372,16 +372,16 @@ export interface ModelRoute {
 
 export interface ModelDefaults {
   /** Whether the model thinks when the request does not say (`enable_thinking` absent). */
-  enableThinking?: boolean;
+  enableThinking?: boolean | undefined;
   /** Largest `thinking_budget`; also the budget when the request gives none. */
-  maxThinkingTokens?: number;
-  temperature?: number;
-  topP?: number;
-  topK?: number;
-  repetitionPenalty?: number;
-  presencePenalty?: number;
+  maxThinkingTokens?: number | undefined;
+  temperature?: number | undefined;
+  topP?: number | undefined;
+  topK?: number | undefined;
+  repetitionPenalty?: number | undefined;
+  presencePenalty?: number | undefined;
   /** Absent: the engine's own default (upstream engines). */
-  maxTokens?: number;
+  maxTokens?: number | undefined;
   /** Longest output the model may be asked for. */
   maxOutputTokens: number;
 }

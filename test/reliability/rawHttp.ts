@@ -18,7 +18,7 @@ export interface RawExchange {
   /** Bytes that came after the last complete response and did not parse as one. */
   leftover: Buffer;
   /** The connection failed or was reset (after whatever responses came). */
-  error?: string;
+  error?: string | undefined;
   /** No complete answer before the deadline. */
   timedOut: boolean;
   ms: number;

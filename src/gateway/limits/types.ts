@@ -20,7 +20,7 @@ export interface Admission {
   /** A lease not settled by then is dropped (a crashed instance must not hold slots forever). */
   leaseTtlMs: number;
   /** Epoch ms; defaults to Date.now(). */
-  now?: number;
+  now?: number | undefined;
 }
 
 export type LimitKind = "rpm" | "tpm" | "concurrency";
