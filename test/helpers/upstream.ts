@@ -3,7 +3,7 @@ import { startServer, type RunningServer } from "../../src/cli/serve.ts";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gatewayDefaults, parseModel, type ServerConfig } from "../../src/config/config.ts";
+import { defaultConfig, gatewayDefaults, parseModel, type ServerConfig } from "../../src/config/index.ts";
 
 /** Starts the front server over the given base URLs (default kind dashscope-compatible: OpenAI-compatible URLs). */
 export async function startUpstreamFront(
@@ -26,6 +26,7 @@ export async function startUpstreamFront(
   );
   const server = await startServer(
     {
+      ...defaultConfig(),
       host: "127.0.0.1",
       port: 0,
       apiKeys: [],
