@@ -1,6 +1,6 @@
-export { configFileOf, defaultConfig, loadConfig, parseModel, type ConfigSources } from "./config.ts";
+export { configFileOf, defaultConfig, loadConfig, parseModel } from "./config.ts";
 export { ConfigError } from "./configError.ts";
-export { DEFAULT_ALIASES, DEFAULT_MODEL_SOURCE } from "./defaults.ts";
+export { DEFAULT_MODEL_SOURCE } from "./defaults.ts";
 export { redactUrl } from "./rules.ts";
 export { gatewayDefaults } from "./resolve.ts";
 export { configJsonSchema } from "./schema.ts";

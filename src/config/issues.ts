@@ -17,7 +17,7 @@ type Issue = z.core.$ZodIssue;
 type Path = readonly PropertyKey[];
 
 /** `models[0].timeouts.idle_s` */
-export function formatPath(path: Path, prefix = ""): string {
+function formatPath(path: Path, prefix = ""): string {
   let text = prefix;
   for (const part of path) text += typeof part === "number" ? `[${part}]` : `${text === "" ? "" : "."}${String(part)}`;
   return text;

@@ -19,7 +19,7 @@ import type {
 const MIB = 1024 * 1024;
 
 /** A served name from a model source: file name without extension, lower-cased. */
-export function nameFromSource(source: string): string {
+function nameFromSource(source: string): string {
   const file = basename(source.replace(/^(hf|huggingface):/i, "")).replace(/\.gguf$/i, "");
   return file.toLowerCase().replace(/[^a-z0-9._-]+/g, "-") || "model";
 }
@@ -95,7 +95,7 @@ export function resolveModel(model: ModelDocument): ModelConfig {
  * Gives the default DashScope names to the first model, unless some model already claims one.
  * Names must be unique across models and aliases.
  */
-export function assignAliases(models: ModelConfig[]): ModelConfig[] {
+function assignAliases(models: ModelConfig[]): ModelConfig[] {
   const claimed = new Set(models.flatMap((m) => m.aliases));
   const first = models[0];
   if (first) first.aliases = [...first.aliases, ...DEFAULT_ALIASES.filter((a) => !claimed.has(a) && a !== first.name)];

@@ -11,11 +11,11 @@ import { DEFAULTS } from "./defaults.ts";
 import { flag, httpUrl, listenHost, names, number, regex, seconds, serviceUrl, strictObject, text, TIMER_MAX_MS } from "./rules.ts";
 
 /** The most parallel sequences one llama.cpp context takes (LLAMA_MAX_SEQ). */
-export const MAX_PARALLEL = 256;
+const MAX_PARALLEL = 256;
 /** The most threads ggml runs (GGML_MAX_N_THREADS). */
-export const MAX_THREADS = 512;
+const MAX_THREADS = 512;
 /** The longest context_size taken; the model's trained context and the machine's memory bound it further at load. */
-export const MAX_CONTEXT_SIZE = 2 ** 31 - 1;
+const MAX_CONTEXT_SIZE = 2 ** 31 - 1;
 /** Requests one model may keep waiting (beyond that: 503 at once). */
 const MAX_QUEUE = 1_000_000;
 /** The largest body or media size, in MiB, a Node buffer can hold. */
@@ -44,14 +44,14 @@ const modelCommon = {
 };
 
 /** The model settings a flag or environment variable can set for every embedded model. */
-export const MODEL_RULES = {
+const MODEL_RULES = {
   threads: number({ min: 1, max: MAX_THREADS, integer: true }),
   parallel: number({ min: 1, max: MAX_PARALLEL, integer: true, hint: `llama.cpp runs at most ${MAX_PARALLEL} sequences per context` }),
   context_size: number({ min: 64, max: MAX_CONTEXT_SIZE, integer: true }),
 };
 
 /** A GGUF model run by the embedded llama.cpp engine (`backend: llama`, the default). */
-export const embeddedModelSchema = strictObject({
+const embeddedModelSchema = strictObject({
   backend: z.literal("llama").optional().describe("llama: the embedded engine (the default)"),
   name: text().optional().describe("The served name (default: from the file name)"),
   source: text("a .gguf path or hf:owner/repo/file.gguf").describe("A .gguf path or hf:owner/repo/file.gguf"),
@@ -72,7 +72,7 @@ export const embeddedModelSchema = strictObject({
 const replicaUrl = httpUrl("http://10.0.0.5:8000/v1");
 
 /** A model served by OpenAI-compatible engines or a DashScope endpoint (`backend: openai`). */
-export const upstreamModelSchema = strictObject({
+const upstreamModelSchema = strictObject({
   backend: z.literal("openai").describe("openai: engines elsewhere (vLLM, SGLang, llama-server, Ollama, OpenAI-compatible APIs, DashScope)"),
   name: text("an upstream model needs the name it is served under"),
   ...modelCommon,
