@@ -109,6 +109,14 @@ describe("config: models are a union keyed on backend", () => {
     refuses(() => parseModel({ backend: "openai", url: "http://h/v1" }, "m"), /^m\.name: is required/);
     refuses(() => parseModel({ backend: "openai", name: "up", url: "ftp://h" }, "m"), /^m\.url: must be an http\(s\) base URL/);
     refuses(
+      () => parseModel({ backend: "openai", name: "up", url: "http://h/v1", parallel: 4 }, "m"),
+      /^m\.parallel: unknown key — parallel is an embedded model's setting; an upstream model takes max_concurrency \(requests at once\) and max_n/,
+    );
+    refuses(
+      () => parseModel({ source: "m.gguf", replicas: ["http://h/v1"] }, "m"),
+      /^m\.replicas: unknown key — replicas is an upstream model's \(backend: openai\) setting$/,
+    );
+    refuses(
       () => parseModel({ backend: "vllm", source: "m.gguf" }, "m"),
       /^m\.backend: must be llama \(embedded, the default\) or openai \(upstream engines\), got "vllm"$/,
     );

@@ -8,12 +8,14 @@ export const TIMER_MAX_MS = 2 ** 31 - 1;
 
 /**
  * A section that refuses keys it does not know (a typo would otherwise be ignored in silence). The
- * issue's message holds one line per unknown key, in order, naming the nearest valid key.
+ * issue's message holds one line per unknown key, in order, naming the nearest valid key, or where a
+ * `misplaced` key belongs instead.
  */
-export function strictObject<T extends z.ZodRawShape>(shape: T) {
+export function strictObject<T extends z.ZodRawShape>(shape: T, misplaced: Readonly<Record<string, string>> = {}) {
   const valid = Object.keys(shape);
+  const problem = (key: string) => (Object.hasOwn(misplaced, key) ? `unknown key — ${misplaced[key]}` : unknownKeyProblem(key, valid));
   return z.strictObject(shape, {
-    error: (issue) => (issue.code === "unrecognized_keys" ? issue.keys.map((key) => unknownKeyProblem(key, valid)).join("\n") : undefined),
+    error: (issue) => (issue.code === "unrecognized_keys" ? issue.keys.map(problem).join("\n") : undefined),
   });
 }
 

@@ -50,56 +50,80 @@ const MODEL_RULES = {
   context_size: number({ min: 64, max: MAX_CONTEXT_SIZE, integer: true }),
 };
 
+/** Where keys of the other kind of model belong, for the line that refuses them. */
+function misplacedIn(owner: string, keys: string[]): Record<string, string> {
+  return Object.fromEntries(keys.map((key) => [key, `${key} is ${owner} setting`]));
+}
+
 /** A GGUF model run by the embedded llama.cpp engine (`backend: llama`, the default). */
-const embeddedModelSchema = strictObject({
-  backend: z.literal("llama").optional().describe("llama: the embedded engine (the default)"),
-  name: text().optional().describe("The served name (default: from the file name)"),
-  source: text("a .gguf path or hf:owner/repo/file.gguf").describe("A .gguf path or hf:owner/repo/file.gguf"),
-  ...modelCommon,
-  max_output_tokens: modelCommon.max_output_tokens.default(DEFAULTS.model.max_output_tokens),
-  context_size: MODEL_RULES.context_size
-    .optional()
-    .describe(`Tokens per parallel slot, prompt and output (default ${DEFAULTS.model.context_size}, capped to the model's trained context)`),
-  parallel: MODEL_RULES.parallel.default(DEFAULTS.model.parallel).describe("Slots decoded together"),
-  threads: MODEL_RULES.threads.optional().describe("CPU threads (default: 1 for tiny models, all cores otherwise)"),
-  flash_attention: z
-    .union([z.literal("auto"), z.boolean()], { error: "must be auto, true or false" })
-    .optional()
-    .describe("auto (as llama-server: on where the backend supports it), true or false"),
-  max_queue: maxQueue.default(DEFAULTS.model.max_queue).describe("Requests waiting for a slot before 503"),
-});
+const embeddedModelSchema = strictObject(
+  {
+    backend: z.literal("llama").optional().describe("llama: the embedded engine (the default)"),
+    name: text().optional().describe("The served name (default: from the file name)"),
+    source: text("a .gguf path or hf:owner/repo/file.gguf").describe("A .gguf path or hf:owner/repo/file.gguf"),
+    ...modelCommon,
+    max_output_tokens: modelCommon.max_output_tokens.default(DEFAULTS.model.max_output_tokens),
+    context_size: MODEL_RULES.context_size
+      .optional()
+      .describe(`Tokens per parallel slot, prompt and output (default ${DEFAULTS.model.context_size}, capped to the model's trained context)`),
+    parallel: MODEL_RULES.parallel.default(DEFAULTS.model.parallel).describe("Slots decoded together"),
+    threads: MODEL_RULES.threads.optional().describe("CPU threads (default: 1 for tiny models, all cores otherwise)"),
+    flash_attention: z
+      .union([z.literal("auto"), z.boolean()], { error: "must be auto, true or false" })
+      .optional()
+      .describe("auto (as llama-server: on where the backend supports it), true or false"),
+    max_queue: maxQueue.default(DEFAULTS.model.max_queue).describe("Requests waiting for a slot before 503"),
+  },
+  misplacedIn("an upstream model's (backend: openai)", [
+    "kind",
+    "upstream_model",
+    "replicas",
+    "url",
+    "api_key",
+    "timeouts",
+    "max_concurrency",
+    "max_n",
+    "modalities",
+  ]),
+);
 
 const replicaUrl = httpUrl("http://10.0.0.5:8000/v1");
 
 /** A model served by OpenAI-compatible engines or a DashScope endpoint (`backend: openai`). */
-const upstreamModelSchema = strictObject({
-  backend: z.literal("openai").describe("openai: engines elsewhere (vLLM, SGLang, llama-server, Ollama, OpenAI-compatible APIs, DashScope)"),
-  name: text("an upstream model needs the name it is served under"),
-  ...modelCommon,
-  max_output_tokens: modelCommon.max_output_tokens.default(DEFAULTS.upstream.max_output_tokens),
-  kind: z.enum([...UPSTREAM_KINDS, "dashscope"]).default(DEFAULTS.upstream.kind),
-  upstream_model: text().optional().describe("The model name the engine knows (default: name)"),
-  replicas: z
-    .array(z.union([replicaUrl, strictObject({ url: replicaUrl, api_key: text().optional() })]), { error: "must be a list of {url, api_key}" })
-    .min(1, { error: "must list at least one {url, api_key}" })
-    .optional(),
-  url: replicaUrl.optional().describe("One replica's base URL (instead of replicas)"),
-  api_key: text().optional().describe("That replica's key"),
-  timeouts: strictObject({
-    first_byte_s: seconds().default(DEFAULTS.upstream.timeouts.first_byte_s),
-    idle_s: seconds().default(DEFAULTS.upstream.timeouts.idle_s),
-    health_interval_s: seconds().default(DEFAULTS.upstream.timeouts.health_interval_s),
-    cooldown_s: seconds().default(DEFAULTS.upstream.timeouts.cooldown_s),
-    auth_cooldown_s: seconds().default(DEFAULTS.upstream.timeouts.auth_cooldown_s),
-  }).prefault({}),
-  max_concurrency: number({ min: 1, integer: true }).optional().describe("Requests sent to the model at once, all replicas together (default: no cap)"),
-  max_queue: maxQueue.default(DEFAULTS.upstream.max_queue).describe("Requests waiting beyond max_concurrency before 503"),
-  max_n: number({ min: 1, integer: true }).default(DEFAULTS.upstream.max_n).describe("Largest n (choices) per request"),
-  modalities: z
-    .array(z.enum(["image", "video", "audio"]))
-    .default([])
-    .describe("Media the model takes"),
-}).superRefine((model, ctx) => {
+const upstreamModelSchema = strictObject(
+  {
+    backend: z.literal("openai").describe("openai: engines elsewhere (vLLM, SGLang, llama-server, Ollama, OpenAI-compatible APIs, DashScope)"),
+    name: text("an upstream model needs the name it is served under"),
+    ...modelCommon,
+    max_output_tokens: modelCommon.max_output_tokens.default(DEFAULTS.upstream.max_output_tokens),
+    kind: z.enum([...UPSTREAM_KINDS, "dashscope"]).default(DEFAULTS.upstream.kind),
+    upstream_model: text().optional().describe("The model name the engine knows (default: name)"),
+    replicas: z
+      .array(z.union([replicaUrl, strictObject({ url: replicaUrl, api_key: text().optional() })]), { error: "must be a list of {url, api_key}" })
+      .min(1, { error: "must list at least one {url, api_key}" })
+      .optional(),
+    url: replicaUrl.optional().describe("One replica's base URL (instead of replicas)"),
+    api_key: text().optional().describe("That replica's key"),
+    timeouts: strictObject({
+      first_byte_s: seconds().default(DEFAULTS.upstream.timeouts.first_byte_s),
+      idle_s: seconds().default(DEFAULTS.upstream.timeouts.idle_s),
+      health_interval_s: seconds().default(DEFAULTS.upstream.timeouts.health_interval_s),
+      cooldown_s: seconds().default(DEFAULTS.upstream.timeouts.cooldown_s),
+      auth_cooldown_s: seconds().default(DEFAULTS.upstream.timeouts.auth_cooldown_s),
+    }).prefault({}),
+    max_concurrency: number({ min: 1, integer: true }).optional().describe("Requests sent to the model at once, all replicas together (default: no cap)"),
+    max_queue: maxQueue.default(DEFAULTS.upstream.max_queue).describe("Requests waiting beyond max_concurrency before 503"),
+    max_n: number({ min: 1, integer: true }).default(DEFAULTS.upstream.max_n).describe("Largest n (choices) per request"),
+    modalities: z
+      .array(z.enum(["image", "video", "audio"]))
+      .default([])
+      .describe("Media the model takes"),
+  },
+  {
+    ...misplacedIn("an embedded model's (backend: llama)", ["source", "context_size", "threads", "flash_attention"]),
+    parallel: "parallel is an embedded model's setting; an upstream model takes max_concurrency (requests at once) and max_n (choices per request)",
+  },
+).superRefine((model, ctx) => {
   if (model.replicas === undefined && model.url === undefined)
     ctx.addIssue({ code: "custom", path: ["replicas"], message: "must list at least one {url, api_key} (or give url)" });
   if (model.replicas !== undefined && (model.url !== undefined || model.api_key !== undefined))
