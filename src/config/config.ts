@@ -2,11 +2,10 @@
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "./configError.ts";
 import { describeIssues, issueMessages } from "./issues.ts";
-import { resolveConfig, resolveModel } from "./resolve.ts";
+import { readSettingFile, resolveConfig, resolveModel } from "./resolve.ts";
 import { configSchema, modelSchema } from "./schema.ts";
 import { CONFIG_FILE, layer, type ConfigFlags } from "./sources.ts";
 import type { ModelConfig, ServerConfig } from "./types.ts";
-import { readSettingFile } from "./resolve.ts";
 
 export interface ConfigSources {
   flags: ConfigFlags;
