@@ -11,7 +11,7 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { parseModel } from "../src/config/config.ts";
+import { parseModel } from "../src/config/index.ts";
 import { ensureTestModel } from "../src/testmodels/index.ts";
 import { startBenchServer } from "./server.ts";
 

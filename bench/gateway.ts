@@ -10,7 +10,7 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { parseModel, type GatewayConfig } from "../src/config/config.ts";
+import { parseModel, type GatewayConfig } from "../src/config/index.ts";
 import { ensureTestModel } from "../src/testmodels/index.ts";
 import { startBenchServer } from "./server.ts";
 

@@ -2,12 +2,13 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startServer, type RunningServer } from "../src/cli/serve.ts";
-import { gatewayDefaults, type GatewayConfig, type ModelConfig } from "../src/config/config.ts";
+import { defaultConfig, gatewayDefaults, type GatewayConfig, type ModelConfig } from "../src/config/index.ts";
 
 /** An openscope for a benchmark: loopback, an ephemeral port, the given models, quiet, loaded. */
 export async function startBenchServer(models: ModelConfig[], gateway: Partial<GatewayConfig> = {}, apiKeys: string[] = []): Promise<RunningServer> {
   const server = await startServer(
     {
+      ...defaultConfig(),
       host: "127.0.0.1",
       port: 0,
       apiKeys,

@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { chooseThreads, engineBuildName, llamaRuntime } from "../src/backends/llama/index.ts";
 import { sseEvents } from "../src/backends/upstream/index.ts";
-import { parseModel } from "../src/config/config.ts";
+import { parseModel } from "../src/config/index.ts";
 import { ensureTestModel } from "../src/testmodels/index.ts";
 import { freePort } from "../test/helpers/net.ts";
 import { startBenchServer } from "./server.ts";

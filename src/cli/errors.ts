@@ -28,12 +28,23 @@ function oneLine(message: string): string {
   );
 }
 
+/** What ends the process: one line per problem (a configuration may have several), and the exit code. */
+export interface Failure {
+  lines: string[];
+  exitCode: number;
+}
+
 /**
- * The one line to print for an error that ends the process, and the exit code: 2 for a setting or
- * the environment (the line names the setting and what to do), 1 for failures at run time.
+ * The lines to print for an error that ends the process, and the exit code: 2 for settings or the
+ * environment (a line per wrong setting, naming it and what to do), 1 for failures at run time (one line).
  */
-export function describeFailure(error: unknown): { line: string; exitCode: number } {
-  if (error instanceof ConfigError) return { line: oneLine(error.message), exitCode: EXIT_CONFIG };
+export function describeFailure(error: unknown): Failure {
+  if (error instanceof ConfigError) return { lines: error.problems.map(oneLine), exitCode: EXIT_CONFIG };
+  const { line, exitCode } = describeOther(error);
+  return { lines: [line], exitCode };
+}
+
+function describeOther(error: unknown): { line: string; exitCode: number } {
   if (error instanceof StartupError) return { line: oneLine(error.message), exitCode: error.exitCode };
   if (error instanceof InsufficientMemoryError) return { line: oneLine(error.message), exitCode: EXIT_CONFIG };
   if (error instanceof ModelLoadError) return { line: `model file ${error.path} cannot be loaded: ${oneLine(error.reason)}`, exitCode: EXIT_RUNTIME };

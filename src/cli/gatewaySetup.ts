@@ -4,7 +4,7 @@ import { Authenticator, Gateway, KeyService, LedgerWriter } from "../gateway/ind
 import { MemoryLimitCounters, RedisLimitCounters, type LimitCounters } from "../gateway/limits/index.ts";
 import { openStore, type Store } from "../store/index.ts";
 import { prepareDirectory, StartupError } from "./errors.ts";
-import type { Logger } from "./serve.ts";
+import type { Logger } from "./logger.ts";
 
 type SettingNames = Partial<Record<NamedSetting, string>>;
 
@@ -85,7 +85,7 @@ export async function setupGateway(config: ServerConfig, log: Logger): Promise<G
   const store = await openConfiguredStore(g, config.settingNames);
   let limits: LimitCounters | undefined;
   try {
-    limits = await openLimits(g, config.settingNames ?? {});
+    limits = await openLimits(g, config.settingNames);
   } catch (error) {
     await store.close();
     throw error;

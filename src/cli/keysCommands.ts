@@ -1,5 +1,4 @@
-import type { GatewayConfig } from "../config/config.ts";
-import { ConfigError } from "../config/config.ts";
+import { ConfigError, type GatewayConfig } from "../config/index.ts";
 import { ApiError, RegisteredError, toApiError } from "../core/errors.ts";
 import { KeyService, parseKeySpec, parsePastTime } from "../gateway/index.ts";
 import type { ApiKeyRecord, UsageTotals } from "../store/index.ts";
@@ -76,7 +75,7 @@ export async function keysCommand(config: GatewayConfig, action: string | undefi
           const rows = (await keys.list()).map((k) => [
             k.id,
             k.name,
-            k.prefix + "…",
+            `${k.prefix}…`,
             keyStatus(k, now),
             k.models?.join(",") ?? "all",
             limit(k.rpm),

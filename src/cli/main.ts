@@ -1,10 +1,12 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigError, DEFAULT_MODEL_SOURCE, loadConfig } from "../config/index.ts";
+import { CONFIG_FILE, ConfigError, DEFAULT_MODEL_SOURCE, loadConfig, OVERRIDES, type ConfigFlags } from "../config/index.ts";
 import { resolveModelSource } from "../backends/llama/index.ts";
+import { configCommand } from "./configCommands.ts";
 import { describeFailure, EXIT_RUNTIME, prepareDirectory } from "./errors.ts";
 import { keysCommand, usageCommand } from "./keysCommands.ts";
-import { consoleLogger, startServer, type RunningServer } from "./serve.ts";
+import { consoleLogger } from "./logger.ts";
+import { startServer, type RunningServer } from "./serve.ts";
 
 const USAGE = `openscope — the DashScope (Model Studio) API on your own models
 
@@ -20,11 +22,13 @@ Usage:
   openscope usage [--since 24h|2026-11-01] [--until …] [--key KEY_ID] [--model NAME]
   openscope pull <hf:owner/repo/file.gguf | https://…/file.gguf> [--cache-dir DIR]
   openscope models [--config <file.yaml>] [--model …]
+  openscope config schema              the JSON Schema of openscope.yaml (for editors)
+  openscope config check [file.yaml]   checks the configuration without starting (exit 0 or 2)
 
-Environment: OPENSCOPE_HOST, OPENSCOPE_PORT, OPENSCOPE_MODEL, OPENSCOPE_CONFIG,
-OPENSCOPE_API_KEYS (comma list), OPENSCOPE_CACHE_DIR, OPENSCOPE_THREADS, OPENSCOPE_PARALLEL,
-OPENSCOPE_CONTEXT_SIZE, OPENSCOPE_GPU, OPENSCOPE_STRICT_COMPAT, OPENSCOPE_LOG_LEVEL,
-OPENSCOPE_DATA_DIR, OPENSCOPE_STORE_URL, OPENSCOPE_REDIS_URL, OPENSCOPE_ADMIN_KEY, OPENSCOPE_LOG_CONTENT.
+Every setting: flag > environment variable > config file > default.
+Environment (setting in the config file):
+  ${CONFIG_FILE.env.padEnd(24)} the config file (--${CONFIG_FILE.flag})
+${OVERRIDES.map((o) => `  ${o.env.padEnd(24)} ${o.key}${o.flag ? ` (--${o.flag})` : ""}: ${o.help}`).join("\n")}
 keys and usage work on the same store as serve (the data dir, or --store-url).
 With no model, serve pulls ${DEFAULT_MODEL_SOURCE}.`;
 
@@ -84,7 +88,7 @@ function handleSignals(): { running(server: RunningServer): void; readonly closi
     server.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        consoleLogger.warn(`shutdown failed: ${describeFailure(error).line}`);
+        consoleLogger.warn(`shutdown failed: ${describeFailure(error).lines.join("; ")}`);
         process.exit(EXIT_RUNTIME);
       },
     );
@@ -101,12 +105,15 @@ function handleSignals(): { running(server: RunningServer): void; readonly closi
   };
 }
 
-async function serve(flags: Parameters<typeof loadConfig>[0]["flags"]): Promise<void> {
+/** Whether a failure prints its stack trace: log_level debug (until the configuration is read, OPENSCOPE_LOG_LEVEL). */
+let debug = process.env.OPENSCOPE_LOG_LEVEL === "debug";
+
+async function serve(flags: ConfigFlags): Promise<void> {
   const config = loadConfig({ flags, env: process.env });
+  debug = config.logLevel === "debug";
   const signals = handleSignals();
   // Info: one JSON access-log line per model request on stdout (never secrets; content only with log_content).
-  const level = process.env.OPENSCOPE_LOG_LEVEL ?? "info";
-  const server = await startServer(config, consoleLogger, { level });
+  const server = await startServer(config, consoleLogger, { level: config.logLevel });
   signals.running(server);
   consoleLogger.info(`listening on ${server.url} — DashScope base URL: ${server.url}/api/v1`);
   try {
@@ -119,11 +126,11 @@ async function serve(flags: Parameters<typeof loadConfig>[0]["flags"]): Promise<
   }
 }
 
-/** Prints the one line an error ends the process with (the stack only at OPENSCOPE_LOG_LEVEL=debug) and exits with its code. */
+/** Prints the line per problem an error ends the process with (the stack only at log level debug) and exits with its code. */
 function fail(error: unknown, closing?: Promise<void>): void {
-  const { line, exitCode } = describeFailure(error);
-  console.error(`openscope: ${line}`);
-  if (process.env.OPENSCOPE_LOG_LEVEL === "debug" && error instanceof Error && error.stack) console.error(error.stack);
+  const { lines, exitCode } = describeFailure(error);
+  for (const line of lines) console.error(`openscope: ${line}`);
+  if (debug && error instanceof Error && error.stack) console.error(error.stack);
   const exit = () => process.exit(exitCode);
   if (closing) {
     setTimeout(exit, SHUTDOWN_DEADLINE_MS).unref();
@@ -144,7 +151,7 @@ async function main(argv: string[]): Promise<void> {
       return serve(flags);
     case "pull": {
       const source = rest[0];
-      if (!source) throw new ConfigError("pull needs a model URI, e.g. " + DEFAULT_MODEL_SOURCE);
+      if (!source) throw new ConfigError(`pull needs a model URI, e.g. ${DEFAULT_MODEL_SOURCE}`);
       const config = loadConfig({ flags, env: process.env });
       await prepareDirectory(config.cacheDir, config.settingNames?.cache_dir ?? "cache_dir", "downloaded models");
       const path = await resolveModelSource(source, { cacheDir: join(config.cacheDir, "models"), progress: true });
@@ -153,8 +160,11 @@ async function main(argv: string[]): Promise<void> {
     }
     case "models": {
       const config = loadConfig({ flags, env: process.env });
-      if (config.models.length === 0) console.log(`(default) ${DEFAULT_MODEL_SOURCE}`);
-      for (const m of config.models) console.log(`${m.name}\t${m.source}\taliases: ${m.aliases.join(", ")}`);
+      if (config.models.length === 0) console.log(`(default) ${config.defaultModel.source}`);
+      for (const m of config.models) {
+        const where = m.backend === "llama" ? m.source : `${m.kind} ${m.upstreamModel} on ${m.replicas.map((r) => r.url).join(", ")}`;
+        console.log(`${m.name}\t${where}\taliases: ${m.aliases.join(", ")}`);
+      }
       return;
     }
     case "keys": {
@@ -162,6 +172,9 @@ async function main(argv: string[]): Promise<void> {
       console.log(await keysCommand(config.gateway, rest[0], rest.slice(1), { name, models, rpm, tpm, concurrency, expires, workspace }));
       return;
     }
+    case "config":
+      console.log(configCommand(rest[0], rest.slice(1), flags, process.env));
+      return;
     case "usage": {
       const { model, ...storeFlags } = flags;
       const config = loadConfig({ flags: storeFlags, env: process.env });
@@ -169,7 +182,7 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     default:
-      throw new ConfigError(`unknown command "${command}": the commands are serve, pull, keys, usage and models (openscope --help)`);
+      throw new ConfigError(`unknown command "${command}": the commands are serve, pull, keys, usage, models and config (openscope --help)`);
   }
 }
 

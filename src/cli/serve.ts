@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { ModelRoute } from "../core/index.ts";
-import { DEFAULT_ALIASES, DEFAULT_MODEL_SOURCE, parseModel, type DataInspectionConfig, type ModelConfig, type ServerConfig } from "../config/index.ts";
+import type { DataInspectionConfig, EmbeddedModelConfig, ServerConfig, UpstreamModelConfig } from "../config/index.ts";
 import { AnyOfModerators, ClassifierModerator, TermListModerator, type Moderator } from "../features/index.ts";
 import {
   engineBuildName,
@@ -23,22 +23,16 @@ import { openSearchProvider } from "../features/search/index.ts";
 import { buildApp } from "../http/index.ts";
 import { ensureTestModel } from "../testmodels/index.ts";
 import { describeFailure, prepareDirectory, StartupError } from "./errors.ts";
+import { consoleLogger, type Logger } from "./logger.ts";
+
+export type { Logger } from "./logger.ts";
 
 /** How long close() waits for an aborted model load to end before closing the rest. */
 const LOAD_ABORT_WAIT_MS = 2000;
 
 /** The served name of the built-in random-weight model: it says what it is. */
 export const TINY_MODEL_NAME = "openscope-tiny-random";
-
-export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-}
-
-export const consoleLogger: Logger = {
-  info: (message) => console.error(`openscope: ${message}`),
-  warn: (message) => console.error(`openscope: WARNING: ${message}`),
-};
+const TINY_MODEL_CONTEXT = 4096;
 
 export interface RunningServer {
   url: string;
@@ -49,10 +43,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-interface ResolvedModel {
-  config: ModelConfig;
-  path: string;
-}
+/** A model ready to load: an embedded one with its local file, or an upstream one as configured. */
+type ResolvedModel = { config: EmbeddedModelConfig; path: string } | { config: UpstreamModelConfig };
 
 /** Where and how remote models are fetched: the cache's models folder, a progress bar on a terminal. */
 function pullOptions(config: ServerConfig) {
@@ -67,10 +59,10 @@ function isLoopback(host: string): boolean {
  * With no model configured: the default Qwen3 pulled from the hub, or (offline) the built-in tiny
  * random-weight model, announced loudly so nobody mistakes its noise for a model's answer.
  */
-async function defaultModel(config: ServerConfig, log: Logger): Promise<ResolvedModel> {
+async function defaultModel(config: ServerConfig, log: Logger): Promise<{ config: EmbeddedModelConfig; path: string }> {
+  const model = config.defaultModel;
   try {
-    const path = await resolveModelSource(DEFAULT_MODEL_SOURCE, pullOptions(config));
-    return { config: parseModel({ source: DEFAULT_MODEL_SOURCE, aliases: [...DEFAULT_ALIASES] }, "default"), path };
+    return { config: model, path: await resolveModelSource(model.source, pullOptions(config)) };
   } catch (error) {
     if (!(error instanceof ModelSourceError) || !error.offline) throw error;
     log.warn(error.message);
@@ -78,45 +70,38 @@ async function defaultModel(config: ServerConfig, log: Logger): Promise<Resolved
     log.warn(
       [
         `serving the built-in test model "${TINY_MODEL_NAME}" (random weights: its output is NOISE, not language).`,
-        `It answers to ${[TINY_MODEL_NAME, ...DEFAULT_ALIASES].join(", ")}.`,
-        `Get a real model with:  openscope pull ${DEFAULT_MODEL_SOURCE}   (then restart), or start with --model <file.gguf | hf:owner/repo/file.gguf>.`,
+        `It answers to ${[TINY_MODEL_NAME, ...model.aliases].join(", ")}.`,
+        `Get a real model with:  openscope pull ${model.source}   (then restart), or start with --model <file.gguf | hf:owner/repo/file.gguf>.`,
       ].join("\n  "),
     );
-    return {
-      config: parseModel({ source: path, name: TINY_MODEL_NAME, aliases: [...DEFAULT_ALIASES], context_size: 4096 }, "default"),
-      path,
-    };
+    // Its trained context, unless one was asked for.
+    const contextSize = model.contextSizeIsDefault ? TINY_MODEL_CONTEXT : model.contextSize;
+    return { config: { ...model, source: path, name: TINY_MODEL_NAME, contextSize }, path };
   }
 }
 
 async function resolveModels(config: ServerConfig, log: Logger): Promise<ResolvedModel[]> {
-  if (config.models.length === 0 || config.models.some((m) => !m.upstream && isRemoteSource(m.source))) {
-    await prepareDirectory(config.cacheDir, config.settingNames?.cache_dir ?? "cache_dir", "downloaded models");
+  if (config.models.length === 0 || config.models.some((m) => m.backend === "llama" && isRemoteSource(m.source))) {
+    await prepareDirectory(config.cacheDir, config.settingNames.cache_dir, "downloaded models");
   }
   if (config.models.length === 0) return [await defaultModel(config, log)];
   const resolved: ResolvedModel[] = [];
   for (const model of config.models) {
-    if (model.upstream) {
-      resolved.push({ config: model, path: "" });
-      continue;
-    }
-    const path = await resolveModelSource(model.source, pullOptions(config));
-    resolved.push({ config: model, path });
+    if (model.backend === "openai") resolved.push({ config: model });
+    else resolved.push({ config: model, path: await resolveModelSource(model.source, pullOptions(config)) });
   }
   return resolved;
 }
 
-function upstreamModel(model: ModelConfig, log: Logger): ModelRoute {
-  const { kind, model: upstreamModel, ...rest } = model.upstream!;
-  const u = model.upstream!;
-  const common = { ...rest, name: model.name, upstreamModel, maxN: model.parallel };
-  const backend = kind === "dashscope" ? new DashScopeUpstreamBackend(common) : new OpenAiUpstreamBackend({ ...common, kind });
-  log.info(`model "${model.name}" served by ${u.kind} "${u.model}" on ${u.replicas.map((r) => r.url).join(", ")}`);
-  return { name: model.name, backend, defaults: model.defaults };
+function upstreamModel(model: UpstreamModelConfig, log: Logger): ModelRoute {
+  const { backend: _backend, kind, aliases: _aliases, defaults, ...options } = model;
+  const backend = kind === "dashscope" ? new DashScopeUpstreamBackend(options) : new OpenAiUpstreamBackend({ ...options, kind });
+  log.info(`model "${model.name}" served by ${kind} "${model.upstreamModel}" on ${model.replicas.map((r) => r.url).join(", ")}`);
+  return { name: model.name, backend, defaults };
 }
 
 async function loadModel(model: ResolvedModel, config: ServerConfig, log: Logger, signal: AbortSignal): Promise<ModelRoute> {
-  if (model.config.upstream) return upstreamModel(model.config, log);
+  if (!("path" in model)) return upstreamModel(model.config, log);
   const llama = await llamaRuntime(config.gpu);
   const backendOptions = {
     modelPath: model.path,
@@ -162,7 +147,7 @@ async function loadModel(model: ResolvedModel, config: ServerConfig, log: Logger
 
 /** Media intake: the SDK upload flow's store (in the data dir, swept hourly) and the SSRF-safe fetcher that also resolves its `oss://` keys. */
 function mediaIntake(config: ServerConfig) {
-  const m = config.media ?? { allowHosts: [], maxBytes: 100 * 2 ** 20, uploadTtlMs: 48 * 3_600_000 };
+  const m = config.media;
   const uploads = new UploadStore({ dir: join(config.gateway.dataDir, "uploads"), secret: randomBytes(32), ttlMs: m.uploadTtlMs });
   const fetcher = new MediaFetcher({ allowHosts: m.allowHosts, maxBytes: m.maxBytes, resolveOss: (key) => uploads.resolve(key) });
   const sweeper = setInterval(() => void uploads.sweep().catch(() => undefined), 3_600_000);
@@ -190,8 +175,7 @@ function buildModerator(config: DataInspectionConfig | undefined, registry: Mode
 /** A failed listen as one line naming the setting: port in use (run time), no such address, no privilege (settings). */
 function listenError(error: unknown, config: ServerConfig): unknown {
   const code = (error as NodeJS.ErrnoException).code;
-  const port = config.settingNames?.port ?? "port";
-  const host = config.settingNames?.host ?? "host";
+  const { port, host } = config.settingNames;
   switch (code) {
     case "EADDRINUSE":
       return new StartupError(`port ${config.port} on ${config.host} is already in use by another process: stop it, or choose another port with ${port}`);
@@ -219,7 +203,7 @@ function listenError(error: unknown, config: ServerConfig): unknown {
  * every such request fails. Said once at startup, loudly, with what to install.
  */
 async function warnWithoutFfmpeg(models: ResolvedModel[], log: Logger): Promise<void> {
-  const needing = models.filter((m) => m.config.upstream?.modalities.some((kind) => kind === "video" || kind === "audio"));
+  const needing = models.filter((m) => m.config.backend === "openai" && m.config.modalities.some((kind) => kind === "video" || kind === "audio"));
   if (needing.length === 0 || (await hasFfmpeg())) return;
   const names = needing.map((m) => `"${m.config.name}"`).join(", ");
   log.warn(
@@ -248,12 +232,7 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
       })
     : undefined;
   const inspection = buildModerator(config.dataInspection, registry, log);
-  const files = new FileService({
-    store: setup.store,
-    readDocument: extractText,
-    dir: join(config.gateway.dataDir, "files"),
-    maxBytes: config.files?.maxBytes ?? 150 * 2 ** 20,
-  });
+  const files = new FileService({ store: setup.store, readDocument: extractText, dir: join(config.gateway.dataDir, "files"), maxBytes: config.files.maxBytes });
   const search = config.search ? openSearchProvider(config.search) : undefined;
   const media = mediaIntake(config);
   if (config.search)
@@ -292,7 +271,7 @@ export async function startServer(config: ServerConfig, log: Logger = consoleLog
         }
         registry.attach(route);
       } catch (error) {
-        if (!loading.signal.aborted) registry.fail(model.config.name, describeFailure(error).line);
+        if (!loading.signal.aborted) registry.fail(model.config.name, describeFailure(error).lines.join("; "));
         throw error;
       }
     }

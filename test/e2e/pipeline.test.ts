@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import sharp from "sharp";
 import type { RunningServer } from "../../src/cli/serve.ts";
-import { gatewayDefaults } from "../../src/config/config.ts";
+import { gatewayDefaults } from "../../src/config/index.ts";
 import { postJson } from "../helpers/server.ts";
 import { engineStandIn, startUpstreamFront } from "../helpers/upstream.ts";
 

@@ -137,9 +137,9 @@ describe("openscope serve: startup problems are one line", { skip: SKIP }, () =>
     };
     const model = ["--model", LLAMA_TINY];
     const cases: [string[], NodeJS.ProcessEnv, RegExp][] = [
-      [[...model, "--port", "70000"], {}, /--port must be an integer from 0 to 65535, got "70000"/],
+      [[...model, "--port", "70000"], {}, /--port: must be an integer from 0 to 65535 \(0 picks a free port\), got "70000"$/],
       [[...model, "--port", "-1"], {}, /--port needs a value; one starting with "-" is written --port=-/],
-      [[...model, "--host", "999.999.1.1"], {}, /--host "999\.999\.1\.1" is not a valid IPv4 address: use e\.g\. 127\.0\.0\.1/],
+      [[...model, "--host", "999.999.1.1"], {}, /--host: "999\.999\.1\.1" is not a valid IPv4 address: use e\.g\. 127\.0\.0\.1/],
       [
         [...model, "--config", await yaml("cidr.yaml", "media:\n  allow_hosts: ['10.0.0.0/99']\n")],
         {},
@@ -150,14 +150,20 @@ describe("openscope serve: startup problems are one line", { skip: SKIP }, () =>
         { OPENSCOPE_DATA_DIR: join(file, "data") },
         /OPENSCOPE_DATA_DIR .*\/file\/data cannot hold the server's data: .*\/file is a file, not a directory\. Set OPENSCOPE_DATA_DIR to a directory/,
       ],
-      [[...model, "--config", await yaml("typo.yaml", "prot: 8000\n")], {}, /unknown setting "prot" in .*typo\.yaml: did you mean "port"\?/],
+      [[...model, "--config", await yaml("typo.yaml", "prot: 8000\n")], {}, /: prot: unknown key — did you mean port\?$/],
+      [
+        ["--port", "0", "--config", await yaml("contxt.yaml", `models:\n  - source: ${LLAMA_TINY}\n    contxt_size: 512\n`)],
+        {},
+        /: models\[0\]\.contxt_size: unknown key — did you mean context_size\?$/,
+      ],
+      [[...model, "--config", await yaml("api-key.yaml", "api_key: [sk-1]\n")], {}, /: api_key: unknown key — did you mean api_keys\?$/],
       [[...model, "--config", await yaml("bad.yaml", "models: [\n")], {}, /config file .*bad\.yaml is not valid YAML: .* at line \d+, column \d+$/],
-      [[...model, "--config", await yaml("timeout.yaml", "request_timeout_s: 1e9\n")], {}, /request_timeout_s must be a number from 1 to 2147483/],
-      [model, { OPENSCOPE_PORT: "eighty" }, /OPENSCOPE_PORT must be an integer from 0 to 65535, got "eighty"/],
-      [[...model, "--store-url", "postgres://[::1"], {}, /--store-url "postgres:\/\/\[::1" is not a valid URL/],
-      [[...model, "--parallel", "1000"], {}, /--parallel must be an integer from 1 to 256/],
+      [[...model, "--config", await yaml("timeout.yaml", "request_timeout_s: 1e9\n")], {}, /request_timeout_s: must be a number from 1 to 2147483/],
+      [model, { OPENSCOPE_PORT: "eighty" }, /OPENSCOPE_PORT: must be an integer from 0 to 65535 .*, got "eighty"$/],
+      [[...model, "--store-url", "postgres://[::1"], {}, /--store-url: "postgres:\/\/\[::1" is not a valid URL/],
+      [[...model, "--parallel", "1000"], {}, /--parallel: must be an integer from 1 to 256/],
       [["serve", "--model", join(dir, "missing.gguf")], {}, /Model file not found or not readable: .*missing\.gguf \(check --model/],
-      [["frobnicate"], {}, /unknown command "frobnicate": the commands are serve, pull, keys, usage and models/],
+      [["frobnicate"], {}, /unknown command "frobnicate": the commands are serve, pull, keys, usage, models and config/],
     ];
     await inBatches(cases, ([args, env, pattern]) =>
       expectOneLine(
@@ -167,6 +173,30 @@ describe("openscope serve: startup problems are one line", { skip: SKIP }, () =>
         pattern,
       ),
     );
+  });
+
+  it("config check validates without starting (exit 0 and one line, or a line per problem and exit 2); config schema prints the JSON Schema", async () => {
+    const good = join(dir, "good.yaml");
+    await writeFile(good, `port: 0\nmodels:\n  - { source: ${LLAMA_TINY}, context_size: 512 }\n`);
+    const ok = openscope(["config", "check", good]);
+    assert.equal((await ok.exited).code, 0, ok.stderr());
+    const bad = join(dir, "two-typos.yaml");
+    await writeFile(bad, "prot: 8000\nmodels:\n  - { source: m.gguf, paralel: 2 }\n");
+    const checked = openscope(["config", "check", bad]);
+    assert.equal((await checked.exited).code, 2);
+    assert.deepEqual(checked.lines(), [
+      "openscope: models[0].paralel: unknown key — did you mean parallel?",
+      "openscope: prot: unknown key — did you mean port?",
+    ]);
+    const schema = spawn(process.execPath, ["--import", "tsx", MAIN, "config", "schema"], { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "inherit"] });
+    let text = "";
+    schema.stdout.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    await new Promise((resolve) => schema.on("exit", resolve));
+    const parsed = JSON.parse(text) as { $schema: string; additionalProperties: boolean };
+    assert.match(parsed.$schema, /json-schema\.org/);
+    assert.equal(parsed.additionalProperties, false);
   });
 
   it("a port in use: exit 1, one line; the stack trace only at OPENSCOPE_LOG_LEVEL=debug", async () => {

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServer, type Logger, type RunningServer } from "../../src/cli/serve.ts";
 import {
+  defaultConfig,
   gatewayDefaults,
   parseModel,
   type DataInspectionConfig,
@@ -16,7 +17,7 @@ import {
   type SearchConfig,
   type ModelConfig,
   type ServerConfig,
-} from "../../src/config/config.ts";
+} from "../../src/config/index.ts";
 import type { LlamaBackend } from "../../src/backends/llama/index.ts";
 import { parseSseBody, type ParsedSseEvent } from "./sse.ts";
 
@@ -58,6 +59,7 @@ export function testConfig(options: TestServerOptions, cacheDir: string): Server
     "test",
   );
   return {
+    ...defaultConfig(),
     host: "127.0.0.1",
     port: 0,
     apiKeys: options.apiKeys ?? [],

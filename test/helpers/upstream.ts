@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gatewayDefaults, parseModel, type ServerConfig } from "../../src/config/config.ts";
+import { defaultConfig, gatewayDefaults, parseModel, type ServerConfig } from "../../src/config/index.ts";
 
 /** Starts the front server over the given base URLs (default kind dashscope-compatible: OpenAI-compatible URLs). */
 export async function startUpstreamFront(
@@ -28,6 +28,7 @@ export async function startUpstreamFront(
   );
   const server = await startServer(
     {
+      ...defaultConfig(),
       host: "127.0.0.1",
       port: 0,
       apiKeys: [],
