@@ -1,5 +1,5 @@
 import { ConfigError, type GatewayConfig } from "../config/index.ts";
-import { ApiError, RegisteredError, toApiError } from "../core/errors.ts";
+import { ApiError, RegisteredError, toApiError } from "../core/index.ts";
 import { KeyService, parseKeySpec, parsePastTime } from "../gateway/index.ts";
 import type { ApiKeyRecord, UsageTotals } from "../store/index.ts";
 import { openConfiguredStore } from "./gatewaySetup.ts";

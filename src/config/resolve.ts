@@ -1,7 +1,7 @@
 /** From the checked document (file names and units, defaults applied) to the typed config the server runs on. */
 import { readFileSync, statSync } from "node:fs";
 import { basename } from "node:path";
-import type { ModelDefaults } from "../core/types.ts";
+import type { ModelDefaults } from "../core/index.ts";
 import { ConfigError } from "./configError.ts";
 import { DEFAULT_ALIASES, DEFAULTS, defaultCacheDir, defaultDataDir } from "./defaults.ts";
 import type { ConfigDocument, ModelDocument } from "./schema.ts";

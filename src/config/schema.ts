@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { UPSTREAM_KINDS } from "../backends/openai/index.ts";
-import { parseAllowEntry } from "../features/media/fetch.ts";
+import { parseAllowEntry } from "../features/media/index.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { flag, httpUrl, listenHost, names, number, regex, seconds, serviceUrl, strictObject, text, TIMER_MAX_MS } from "./rules.ts";
 

@@ -1,4 +1,4 @@
-import type { ModelDefaults } from "../core/types.ts";
+import type { ModelDefaults } from "../core/index.ts";
 import type { UpstreamKind } from "../backends/openai/index.ts";
 import type { UpstreamModel } from "../backends/upstream/index.ts";
 

@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ApiError, errors, invalidParameter } from "../core/errors.ts";
+import { ApiError, errors, invalidParameter } from "../core/index.ts";
 import type { FileFilter, FileRecord, FileStore } from "../store/index.ts";
 import type { Caller } from "./auth.ts";
 

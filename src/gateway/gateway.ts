@@ -1,6 +1,4 @@
-import { errors, type ApiError } from "../core/errors.ts";
-import type { TokenAdmission } from "../core/pipeline.ts";
-import type { ModelRoute } from "../core/types.ts";
+import { errors, type ApiError, type TokenAdmission, type ModelRoute } from "../core/index.ts";
 import type { UsageRecord } from "../store/index.ts";
 import type { RequestAccount } from "./account.ts";
 import { assertModelAllowed, type Authenticator } from "./auth.ts";

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { errors, invalidParameter } from "../core/errors.ts";
+import { errors, invalidParameter } from "../core/index.ts";
 import { parseKeySpec, parsePastTime, publicKeyView, type Gateway, type KeyService } from "../gateway/index.ts";
 import { queryOf } from "./requestValues.ts";
 

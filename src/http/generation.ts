@@ -1,7 +1,5 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { runGeneration, type GenerationFlow, type StartedGeneration } from "../core/pipeline.ts";
-import type { Stage } from "../core/stage.ts";
-import type { GenerationRequest } from "../core/types.ts";
+import { runGeneration, type GenerationFlow, type StartedGeneration, type Stage, type GenerationRequest } from "../core/index.ts";
 import { INSPECTION_HEADER } from "../features/index.ts";
 import type { GenerationDeps } from "./generationDeps.ts";
 import { documentsStage, inspectionStage, mediaStage, searchStage } from "./generationStages.ts";

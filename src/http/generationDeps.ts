@@ -1,9 +1,8 @@
-import type { Stage } from "../core/stage.ts";
+import type { Stage } from "../core/index.ts";
 import type { Moderator } from "../features/index.ts";
-import type { MediaFetcher } from "../features/media/fetch.ts";
+import type { MediaFetcher } from "../features/media/index.ts";
 import type { SearchProvider } from "../features/search/index.ts";
-import type { FileService } from "../gateway/files.ts";
-import type { Gateway, ModelRegistry } from "../gateway/index.ts";
+import type { FileService, Gateway, ModelRegistry } from "../gateway/index.ts";
 import type { gatewayHooks } from "./gatewayHooks.ts";
 
 /** What the generation routes of every dialect are built from (assembled in app.ts). */

@@ -1,13 +1,9 @@
-import { mediaParts } from "../core/content.ts";
-import { invalidParameter } from "../core/errors.ts";
-import type { Stage } from "../core/stage.ts";
-import { expandFileReferences } from "../features/documents/fileReferences.ts";
+import { mediaParts, invalidParameter, type Stage } from "../core/index.ts";
+import { expandFileReferences } from "../features/documents/index.ts";
 import { inspectInput, inspectOutput, parseInspectionHeader, type InspectionRequest, type Moderator } from "../features/index.ts";
-import type { MediaFetcher } from "../features/media/fetch.ts";
-import { prepareMedia, withMediaUsage, type MediaTokens } from "../features/media/intake.ts";
+import { type MediaFetcher, prepareMedia, withMediaUsage, type MediaTokens } from "../features/media/index.ts";
 import { searchingGeneration, type SearchProvider } from "../features/search/index.ts";
-import type { Caller } from "../gateway/index.ts";
-import type { FileService } from "../gateway/files.ts";
+import type { Caller, FileService } from "../gateway/index.ts";
 
 /*
  * The server's own stages, made per request from its configuration and the request's headers.

@@ -1,7 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { mediaParts } from "../core/content.ts";
-import { ApiError, toApiError } from "../core/errors.ts";
-import type { EngineEvent, GenerationRequest } from "../core/types.ts";
+import { mediaParts, ApiError, toApiError, type EngineEvent, type GenerationRequest } from "../core/index.ts";
 import { noteError } from "./gatewayHooks.ts";
 import {
   decodeGeneration,

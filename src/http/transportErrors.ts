@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { maxHeaderSize, STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { FastifyBaseLogger, FastifyError } from "fastify";
-import { type ApiError, clipText, errors, invalidParameter, toApiError } from "../core/errors.ts";
+import { type ApiError, clipText, errors, invalidParameter, toApiError } from "../core/index.ts";
 import { nativeErrorBody } from "../protocols/dashscope/index.ts";
 import { openAiErrorBody, openAiStatus } from "../protocols/openai/index.ts";
 import { BAD_BODY } from "./jsonBody.ts";

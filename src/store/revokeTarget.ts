@@ -1,7 +1,7 @@
 /**
  * Which key `revokeKey(idOrPrefix)` means, decided the same way for both engines.
  */
-import { type ApiError, invalidParameter, RegisteredError } from "../core/errors.ts";
+import { type ApiError, invalidParameter, RegisteredError } from "../core/index.ts";
 
 /** Thrown when a prefix names several keys: revoking a guess could cut off the wrong client (a 400 InvalidParameter). */
 export class AmbiguousKeyPrefixError extends RegisteredError {

@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { errors } from "../../core/errors.ts";
-import type { DeltaEvent, EngineEvent, FinishReason, ToolCallDelta, Usage } from "../../core/types.ts";
+import { errors, type DeltaEvent, type EngineEvent, type FinishReason, type ToolCallDelta, type Usage } from "../../core/index.ts";
 import { parseUpstreamJson, wireLogprobs, wireLogprobsSchema, type SseEvent, type StreamTranslator } from "../upstream/index.ts";
 
 const FINISHES = new Set<string>(["stop", "length", "tool_calls"]);

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { clipText, errors, type ApiError } from "../../core/errors.ts";
+import { clipText, errors, type ApiError } from "../../core/index.ts";
 
 /** Characters of an upstream payload quoted in an error. */
 const QUOTED_CHARS = 200;

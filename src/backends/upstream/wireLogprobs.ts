@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { TokenAlternative, TokenLogprob } from "../../core/types.ts";
+import type { TokenAlternative, TokenLogprob } from "../../core/index.ts";
 
 /** One `{token, bytes?, logprob}` entry as engines send it. */
 const alternativeSchema = z.looseObject({

@@ -23,7 +23,7 @@ import https from "node:https";
 import type { LookupAddress } from "node:dns";
 import { isIP, type LookupFunction } from "node:net";
 import ipaddr from "ipaddr.js";
-import { ApiError, errors, invalidParameter } from "../../core/errors.ts";
+import { ApiError, errors, invalidParameter } from "../../core/index.ts";
 
 export type MediaKind = "image" | "video" | "audio";
 

@@ -1,4 +1,4 @@
-import type { EngineEvent, GenerationRequest, MediaPart } from "../../core/types.ts";
+import type { EngineEvent, GenerationRequest, MediaPart } from "../../core/index.ts";
 import { prepareAudio } from "./audio.ts";
 import type { MediaFetcher } from "./fetch.ts";
 import { prepareImage } from "./image.ts";

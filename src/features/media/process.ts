@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ApiError, errors, RegisteredError } from "../../core/errors.ts";
+import { type ApiError, errors, RegisteredError } from "../../core/index.ts";
 
 /** ffmpeg or ffprobe failed: the server's fault, a 503 ServiceUnavailable for the client. */
 export class MediaProcessError extends RegisteredError {

@@ -12,7 +12,7 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { link, mkdir, open, readdir, readFile, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { errors, invalidParameter } from "../../core/errors.ts";
+import { errors, invalidParameter } from "../../core/index.ts";
 
 export interface UploadStoreOptions {
   /** Where uploaded files are kept. */

@@ -19,7 +19,7 @@
  *    image at 32 px with the Qwen3-VL default max_pixels 2621440; qwen-vl-ocr-latest
  *    947 (prime) = 945 + 2; qwen-vl-max video file 3586 = 3584 (= 2^9·7) + 2.
  */
-import { type ApiError, invalidParameter, RegisteredError } from "../../core/errors.ts";
+import { type ApiError, invalidParameter, RegisteredError } from "../../core/index.ts";
 
 export type Patch = 28 | 32;
 

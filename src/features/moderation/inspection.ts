@@ -1,4 +1,4 @@
-import { errors, invalidParameter } from "../../core/errors.ts";
+import { errors, invalidParameter } from "../../core/index.ts";
 
 /** Which sides of a conversation a request asks to have inspected (`X-DashScope-DataInspection`). */
 export interface InspectionRequest {

@@ -1,5 +1,5 @@
 /** Where web search results come from (SearXNG, a local corpus, ...). */
-import { type ApiError, errors, RegisteredError } from "../../core/errors.ts";
+import { type ApiError, errors, RegisteredError } from "../../core/index.ts";
 
 export interface SearchHit {
   title: string;

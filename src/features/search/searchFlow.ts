@@ -1,17 +1,19 @@
-import { type ApiError, errors, toApiError } from "../../core/errors.ts";
-import type {
-  ChatMessage,
-  DeltaEvent,
-  EngineEvent,
-  GenerationRequest,
-  SearchInfo,
-  SearchOutcome,
-  SearchRequest,
-  SearchStrategy,
-  ToolDefinition,
-  Usage,
-} from "../../core/types.ts";
-import { toolsStage } from "../tools/toolSchema.ts";
+import {
+  type ApiError,
+  errors,
+  toApiError,
+  type ChatMessage,
+  type DeltaEvent,
+  type EngineEvent,
+  type GenerationRequest,
+  type SearchInfo,
+  type SearchOutcome,
+  type SearchRequest,
+  type SearchStrategy,
+  type ToolDefinition,
+  type Usage,
+} from "../../core/index.ts";
+import { toolsStage } from "../tools/index.ts";
 import { SearchProviderError, type SearchHit, type SearchProvider } from "./provider.ts";
 
 /** The tool a model is offered when it decides whether to search (`forced_search` false). */
