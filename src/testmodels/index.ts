@@ -3,16 +3,13 @@
  * chat template, taken from the llama.cpp source that node-llama-cpp ships as a git bundle.
  * node-llama-cpp loads and generates from them like any other model.
  */
-import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { promisify } from "node:util";
+import { bundleHead, readBundleFiles } from "./gitBundle.ts";
 import { type GgufKV, type GgufTensorSpec, type GgmlTypeName, Q8_0_BLOCK, Q8_0_BLOCK_BYTES, getKv, readGguf, toF16Bits, writeGguf } from "./gguf.js";
-
-const execFileAsync = promisify(execFile);
 
 export type TestModelKind = "qwen3-tiny" | "llama-tiny" | "qwen3-0.6b-shaped";
 export const testModelKinds: readonly TestModelKind[] = ["qwen3-tiny", "llama-tiny", "qwen3-0.6b-shaped"];
@@ -37,37 +34,29 @@ function nodeLlamaCppRoot(): string {
   }
 }
 
-async function git(args: string[]): Promise<Buffer> {
-  const { stdout } = await execFileAsync("git", args, { encoding: "buffer", maxBuffer: 1 << 28 });
-  return stdout;
-}
-
 let bundleInfo: Promise<{ bundle: string; commit: string }> | undefined;
 function llamaCppBundle() {
   bundleInfo ??= (async () => {
     const bundle = join(nodeLlamaCppRoot(), "llama", "gitRelease.bundle");
     if (!existsSync(bundle)) throw new Error(`llama.cpp source bundle not found: ${bundle}`);
-    const heads = (await git(["bundle", "list-heads", bundle])).toString("utf8");
-    const commit = /^([0-9a-f]{40})\s/m.exec(heads)?.[1];
-    if (!commit) throw new Error(`could not read the HEAD of ${bundle}`);
-    return { bundle, commit };
+    return { bundle, commit: await bundleHead(bundle) };
   })();
   return bundleInfo;
 }
 
 /** Where extracted llama.cpp files are cached (per bundle commit). */
-export function llamaCppCacheRoot(): string {
+function llamaCppCacheRoot(): string {
   return process.env.OPENSCOPE_TESTMODELS_CACHE ?? join(tmpdir(), "openscope-llama-cpp-src");
 }
 
-/** Every llama.cpp file the model specs use; extracted together with one clone of the bundle. */
+/** Every llama.cpp file the model specs use; extracted together with one pass over the bundle. */
 const SOURCE_FILES = ["models/ggml-vocab-qwen2.gguf", "models/ggml-vocab-llama-spm.gguf", "models/templates/Qwen-Qwen3-0.6B.jinja"];
 
 let extraction: Promise<void> | undefined;
 
 /**
  * Path of a file from the llama.cpp source bundled with node-llama-cpp (e.g.
- * "models/ggml-vocab-qwen2.gguf"), extracted with git into a cache on first use.
+ * "models/ggml-vocab-qwen2.gguf"), extracted from the bundle (without git) into a cache on first use.
  */
 export async function llamaCppSourceFile(relPath: string): Promise<string> {
   const { commit } = await llamaCppBundle();
@@ -75,7 +64,9 @@ export async function llamaCppSourceFile(relPath: string): Promise<string> {
   const out = join(cacheDir, relPath);
   if (existsSync(out)) return out;
   if (SOURCE_FILES.includes(relPath)) {
-    extraction ??= extractSourceFiles(SOURCE_FILES, cacheDir).finally(() => (extraction = undefined));
+    extraction ??= extractSourceFiles(SOURCE_FILES, cacheDir).finally(() => {
+      extraction = undefined;
+    });
     await extraction;
   } else {
     await extractSourceFiles([relPath], cacheDir);
@@ -86,18 +77,11 @@ export async function llamaCppSourceFile(relPath: string): Promise<string> {
 async function extractSourceFiles(relPaths: string[], cacheDir: string): Promise<void> {
   const missing = relPaths.filter((p) => !existsSync(join(cacheDir, p)));
   if (missing.length === 0) return;
-  const { bundle, commit } = await llamaCppBundle();
-  const repo = await mkdtemp(join(tmpdir(), "openscope-llama-bundle-"));
-  try {
-    await git(["clone", "--bare", "--quiet", bundle, repo]);
-    for (const relPath of missing) {
-      const data = await git(["--git-dir", repo, "cat-file", "blob", `${commit}:${relPath}`]);
-      const out = join(cacheDir, relPath);
-      await mkdir(dirname(out), { recursive: true });
-      await atomicWrite(out, data);
-    }
-  } finally {
-    await rm(repo, { recursive: true, force: true });
+  const { bundle } = await llamaCppBundle();
+  for (const [relPath, data] of await readBundleFiles(bundle, missing)) {
+    const out = join(cacheDir, relPath);
+    await mkdir(dirname(out), { recursive: true });
+    await atomicWrite(out, data);
   }
 }
 

@@ -5,11 +5,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { GENERATION_PATH, REPO_ROOT } from "../helpers/server.ts";
+import { CLI_FROM_SOURCE, GENERATION_PATH, REPO_ROOT } from "../helpers/server.ts";
 
 /** Starts `openscope serve` as a user would, and resolves with its base URL once it says "ready". */
 function serve(env: NodeJS.ProcessEnv, args: string[] = []) {
-  const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "openscope.js"), "serve", "--port", "0", ...args], {
+  const child = spawn(process.execPath, [...CLI_FROM_SOURCE, "serve", "--port", "0", ...args], {
     env: { ...process.env, ...(env.OPENSCOPE_CACHE_DIR ? { OPENSCOPE_DATA_DIR: join(env.OPENSCOPE_CACHE_DIR, "data") } : {}), ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -113,7 +113,7 @@ describe("openscope serve (the CLI, as a subprocess)", () => {
 
 /** Runs `openscope <args>` to its end; resolves with stdout, rejects with stderr on a non-zero exit. */
 async function openscope(env: NodeJS.ProcessEnv, ...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, [join(REPO_ROOT, "bin", "openscope.js"), ...args], { env: { ...process.env, ...env } });
+  const { stdout } = await promisify(execFile)(process.execPath, [...CLI_FROM_SOURCE, ...args], { env: { ...process.env, ...env } });
   return stdout;
 }
 

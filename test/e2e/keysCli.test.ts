@@ -10,7 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { REPO_ROOT } from "../helpers/server.ts";
+import { CLI_FROM_SOURCE } from "../helpers/server.ts";
 
 interface Run {
   code: number;
@@ -20,15 +20,10 @@ interface Run {
 
 function openscope(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [join(REPO_ROOT, "bin", "openscope.js"), ...args],
-      { env: { ...process.env, OPENSCOPE_LOG_LEVEL: "info", ...env } },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
+    execFile(process.execPath, [...CLI_FROM_SOURCE, ...args], { env: { ...process.env, OPENSCOPE_LOG_LEVEL: "info", ...env } }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 

@@ -4,8 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { REPO_ROOT } from "./server.ts";
+import { CLI_FROM_SOURCE } from "./server.ts";
 
 export interface ChildServer {
   child: ChildProcess;
@@ -23,7 +22,7 @@ export interface ChildServer {
 
 /** Starts `openscope serve --port 0 …args` and resolves once it says it is ready. */
 export async function startChildServer(args: string[], env: NodeJS.ProcessEnv = {}, readyWithinMs = 120_000): Promise<ChildServer> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, "bin", "openscope.js"), "serve", "--port", "0", ...args], {
+  const child = spawn(process.execPath, [...CLI_FROM_SOURCE, "serve", "--port", "0", ...args], {
     env: { ...process.env, OPENSCOPE_LOG_LEVEL: "warn", ...env },
     stdio: ["ignore", "ignore", "pipe"],
   });

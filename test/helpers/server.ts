@@ -22,6 +22,8 @@ import type { LlamaBackend } from "../../src/backends/llama/index.ts";
 import { parseSseBody, type ParsedSseEvent } from "./sse.ts";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/** Node arguments that run the CLI from source (`bin/openscope.js` runs the built `dist/` instead). */
+export const CLI_FROM_SOURCE = ["--import", "tsx", join(REPO_ROOT, "src", "cli", "main.ts")];
 export const TINY_QWEN = join(REPO_ROOT, "models", "test", "qwen3-tiny.gguf");
 export const GENERATION_PATH = "/api/v1/services/aigc/text-generation/generation";
 
