@@ -152,7 +152,7 @@ clearInterval(reporter);
 
 // Once the clients have left, every slot must come free and the queue empty out.
 await sleep(2000);
-const metrics = await (await fetch(server.url + "/metrics")).text();
+const metrics = await (await fetch(`${server.url}/metrics`)).text();
 const gauge = (name: string) => [...metrics.matchAll(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, "gm"))].reduce((sum, m) => sum + Number(m[1]), 0);
 /** After warm-up (the first minute): the spread of RSS and of native memory, and the means of the first and last sixth. */
 const warm = samples.slice(Math.min(6, Math.floor(samples.length / 3)));

@@ -35,7 +35,9 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
         continue;
       }
       if (this.#done) return;
-      await new Promise<void>((resolve) => (this.#wake = resolve));
+      await new Promise<void>((resolve) => {
+        this.#wake = resolve;
+      });
     }
   }
 }

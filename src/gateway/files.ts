@@ -62,6 +62,7 @@ export function isFilePurpose(value: unknown): value is FilePurpose {
 /** The client's file name without directories; throws 400 when nothing usable is left. */
 export function cleanFilename(filename: string): string {
   const base = filename.split(/[\\/]/).pop()?.trim() ?? "";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
   if (base === "" || base === "." || base === ".." || /[\u0000-\u001f\u007f]/.test(base)) throw fileErrors.badFilename();
   return base.length > MAX_FILENAME_LENGTH ? base.slice(0, MAX_FILENAME_LENGTH) : base;
 }

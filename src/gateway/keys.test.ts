@@ -20,7 +20,7 @@ describe("KeyService", () => {
     assert.ok(!JSON.stringify(await store.listKeys()).includes(secret));
     const found = await keys.lookup(secret, 2000);
     assert.equal(typeof found === "object" && found.id, record.id);
-    assert.equal(await keys.lookup(secret + "x", 2000), "unknown");
+    assert.equal(await keys.lookup(`${secret}x`, 2000), "unknown");
     await store.close();
   });
 

@@ -62,7 +62,7 @@ describe("parseJsonBody", () => {
         ["[", "]"],
         ['{"a":', "}"],
       ]) {
-        const error = refusal(parseJsonBody(open!.repeat(depth) + "1" + close!.repeat(depth)));
+        const error = refusal(parseJsonBody(`${open!.repeat(depth)}1${close!.repeat(depth)}`));
         assert.equal(error.status, 400);
         assert.equal(error.code, "InvalidParameter");
         assert.match(error.message, new RegExp(`deeper than ${MAX_JSON_DEPTH} levels`));

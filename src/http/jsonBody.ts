@@ -12,7 +12,6 @@ export const MAX_JSON_DEPTH = 256;
 export const BAD_BODY = "Required body invalid, please check the request body format.";
 
 const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
 const OPEN_BRACE = 0x7b;

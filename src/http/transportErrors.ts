@@ -161,13 +161,16 @@ export function answerClientError(error: Error & { code?: string; rawPacket?: un
   log.debug({ requestId, code: error.code, message: error.message }, "malformed HTTP request refused");
   const inFlight = (socket as Socket & { _httpMessage?: ServerResponse & { req?: IncomingMessage } })._httpMessage;
   const response = rawErrorResponse(apiError, requestId, inFlight?.req && !inFlight.req.complete ? inFlight.req.url : requestTargetOf(error.rawPacket));
-  if (inFlight === undefined || inFlight === null) return answerAndClose(socket, response);
+  if (inFlight === undefined || inFlight === null) {
+    answerAndClose(socket, response);
+    return;
+  }
   if (inFlight.headersSent) {
     // Part of another answer is on the wire: nothing can be added to it.
     socket.destroy();
     return;
   }
-  if (inFlight.req && inFlight.req.complete) {
+  if (inFlight.req?.complete) {
     // A pipelined request after a complete one is malformed: the complete one is answered first.
     inFlight.once("finish", () => answerAndClose(socket, response));
     inFlight.once("close", () => {

@@ -46,7 +46,7 @@ export function accessLogger(options: AccessLogOptions) {
       duration_ms: r.durationMs,
     };
     if (options.logContent && entry.content) fields.content = entry.content;
-    if (r.status >= 500 || (r.code !== null && r.code.startsWith("Internal"))) log.warn(fields, "request failed");
+    if (r.status >= 500 || r.code?.startsWith("Internal")) log.warn(fields, "request failed");
     else log.info(fields, "request completed");
   };
 }

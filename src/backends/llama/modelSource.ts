@@ -234,7 +234,11 @@ export function parseGgufMetadata(buffer: Buffer): Record<string, unknown> | und
         if (bytes === undefined) throw new RangeError(`unknown GGUF array type ${itemType}`);
         if (at + items * bytes > buffer.length) throw new RangeError("array past the end");
         // Per-layer lists are short; long numeric arrays (token types, scores) are skipped.
-        value = items <= 4096 ? Array.from({ length: items }, () => scalar(itemType)) : ((at += items * bytes), undefined);
+        if (items <= 4096) value = Array.from({ length: items }, () => scalar(itemType));
+        else {
+          at += items * bytes;
+          value = undefined;
+        }
       }
     } else value = scalar(type);
     if (value === undefined) continue;
@@ -242,7 +246,8 @@ export function parseGgufMetadata(buffer: Buffer): Record<string, unknown> | und
     const parts = key.split(".");
     for (const part of parts.slice(0, -1)) {
       const next = node[part];
-      node = (typeof next === "object" && next !== null && !Array.isArray(next) ? next : (node[part] = {})) as Record<string, unknown>;
+      if (typeof next !== "object" || next === null || Array.isArray(next)) node[part] = {};
+      node = node[part] as Record<string, unknown>;
     }
     node[parts.at(-1)!] = value;
   }

@@ -17,7 +17,9 @@ function bytesToUnicode(): string[] {
     }
   }
   const table: string[] = [];
-  bs.forEach((b, i) => (table[b] = String.fromCodePoint(cs[i]!)));
+  bs.forEach((b, i) => {
+    table[b] = String.fromCodePoint(cs[i]!);
+  });
   return table;
 }
 

@@ -66,6 +66,7 @@ const URL_IN_MESSAGE_MAX = 200;
 /** A URL fit for an error message: data: URIs and very long URLs shortened. */
 export function describeUrl(source: string): string {
   const limit = source.startsWith("data:") ? 48 : URL_IN_MESSAGE_MAX;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this strips
   const clean = source.replace(/[\u0000-\u001f\u007f]/g, "");
   return clean.length > limit ? `${clean.slice(0, limit)}…` : clean;
 }

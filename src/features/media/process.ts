@@ -2,7 +2,8 @@
  * Spawn helper for ffmpeg / ffprobe: no shell, argv array, hard timeout (SIGKILL),
  * bounded stdout, stderr captured for error messages.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
+import type { Readable } from "node:stream";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -54,7 +55,7 @@ export function runProcess(cmd: string, args: readonly string[], opts: RunOption
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const maxStdout = opts.maxStdoutBytes ?? 64 * 1024 * 1024;
   return new Promise((resolve, reject) => {
-    let child;
+    let child: ChildProcessByStdio<null, Readable, Readable>;
     try {
       child = spawn(cmd, args as string[], { shell: false, stdio: ["ignore", "pipe", "pipe"], windowsHide: true });
     } catch (err) {

@@ -266,6 +266,7 @@ export class UploadStore {
 /** Whether `key` names a file inside `dir`: below it, no empty/`.`/`..` segments, no odd characters. */
 export function keyInside(key: string, dir: string): boolean {
   if (key.length > MAX_KEY_LENGTH || !key.startsWith(`${dir}/`)) return false;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
   if (/[\u0000-\u001f\u007f\\]/.test(key)) return false;
   const rest = key.slice(dir.length + 1).split("/");
   return rest.every((segment) => segment !== "" && segment !== "." && segment !== "..");

@@ -33,7 +33,7 @@ export interface ParsedPiece {
 
 /** "call_" and 22 lowercase hex characters. */
 export function newToolCallId(): string {
-  return "call_" + randomBytes(11).toString("hex");
+  return `call_${randomBytes(11).toString("hex")}`;
 }
 
 /** What the text after `<tool_call>` has turned out to be so far. */

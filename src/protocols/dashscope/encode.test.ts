@@ -66,7 +66,9 @@ function assertSameKeys(ours: unknown, theirs: unknown, path = "$"): void {
   if (Array.isArray(theirs)) {
     assert.ok(Array.isArray(ours), `${path}: expected an array`);
     assert.equal(ours.length, theirs.length, `${path}: array length`);
-    theirs.forEach((item, i) => assertSameKeys(ours[i], item, `${path}[${i}]`));
+    theirs.forEach((item, i) => {
+      assertSameKeys(ours[i], item, `${path}[${i}]`);
+    });
     return;
   }
   if (typeof theirs !== "object" || theirs === null) {
@@ -518,7 +520,7 @@ describe("native errors", () => {
     const requestId = (JSON.parse(event!.data) as Json).request_id as string;
     const frame = nativeErrorFrame(invalidParameter(EMPTY_MESSAGE), requestId, 1);
     // The capture lost its final blank line (as several captures did); protocol.md §6.2 rule 6 requires it.
-    assert.equal(frame, body.replace(/\n*$/, "") + "\n\n");
+    assert.equal(frame, `${body.replace(/\n*$/, "")}\n\n`);
     // With another request_id only the request_id differs.
     const other = nativeErrorFrame(invalidParameter(EMPTY_MESSAGE), "my-id", 1);
     assert.equal(other, frame.replace(requestId, "my-id"));

@@ -17,7 +17,7 @@ export const NATIVE_PATHS = {
 /** Stream iff `X-DashScope-SSE: enable` or `Accept` includes `text/event-stream` (protocol.md §4). */
 export function wantsStream(headers: Record<string, string | string[] | undefined>): boolean {
   const sse = headers["x-dashscope-sse"];
-  const accept = headers["accept"];
+  const accept = headers.accept;
   const sseOn = (Array.isArray(sse) ? sse : [sse]).some((v) => v?.trim().toLowerCase() === "enable");
   const acceptSse = (Array.isArray(accept) ? accept : [accept]).some((v) => v?.toLowerCase().includes("text/event-stream"));
   return sseOn || acceptSse;

@@ -26,7 +26,8 @@ export class ChoiceState {
     this.content += event.content ?? "";
     this.reasoning += event.reasoning ?? "";
     for (const delta of event.toolCalls ?? []) {
-      const call = (this.calls[delta.index] ??= { id: "", name: "", arguments: "" });
+      this.calls[delta.index] ??= { id: "", name: "", arguments: "" };
+      const call = this.calls[delta.index]!;
       if (delta.id) call.id = delta.id;
       if (delta.name) call.name += delta.name;
       call.arguments += delta.arguments;
@@ -42,7 +43,10 @@ export class ChoiceStates {
   /** Records the event; returns its choice's state. */
   add(event: EngineEvent): ChoiceState {
     let state = this.#choices.get(event.index);
-    if (!state) this.#choices.set(event.index, (state = new ChoiceState()));
+    if (!state) {
+      state = new ChoiceState();
+      this.#choices.set(event.index, state);
+    }
     state.add(event);
     return state;
   }
