@@ -5,24 +5,18 @@ import { toolsStage } from "./tools/index.ts";
 export {
   gbnfLiteral,
   jsonSchemaGrammar,
-  ANY_JSON_OBJECT,
-  ANY_JSON_VALUE,
   prepareSchema,
-  type PreparedSchema,
   answerSchema,
   JSON_WORD_MESSAGE,
 } from "./structured/index.ts";
 export {
   toolCallSchema,
   toolsAsText,
-  toolsSystemText,
   newToolCallId,
-  ToolCallParser,
   TOOL_CALL_CLOSE,
   TOOL_CALL_OPEN,
-  type ParsedPiece,
 } from "./tools/index.ts";
-export { ReasoningSplitter, THINK_CLOSE, THINK_OPEN, type SplitPiece } from "./thinking/index.ts";
+export { THINK_CLOSE, THINK_OPEN } from "./thinking/index.ts";
 export { tokenLogprob, type DescribeToken } from "./logprobs/index.ts";
 
 /**
@@ -34,5 +28,5 @@ export const requestStages: readonly Stage[] = [
   { name: "tools for the grammar engine", standsInFor: "tools", validate: toolsStage },
   { name: "structured output for the grammar engine", standsInFor: "structuredOutput", validate: structuredOutputStage },
 ];
-export { OutputParser, type OutputParserOptions, type OutputPiece } from "./output/index.ts";
+export { OutputParser, type OutputPiece } from "./output/index.ts";
 export * from "./moderation/index.ts";

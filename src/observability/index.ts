@@ -1,2 +1,2 @@
-export { Metrics, type MetricSources } from "./metrics.ts";
-export { accessLogger, type AccessLogEntry, type AccessLogOptions, type LineLogger } from "./accessLog.ts";
+export { Metrics } from "./metrics.ts";
+export { accessLogger, type AccessLogEntry, type LineLogger } from "./accessLog.ts";

@@ -7,8 +7,6 @@ import { SqliteStore } from "./sqlite.ts";
 import type { Store } from "./types.ts";
 
 export * from "./types.ts";
-export { AmbiguousKeyPrefixError } from "./revokeTarget.ts";
-export { PostgresStore, type PostgresStoreOptions } from "./postgres.ts";
 export { SqliteStore } from "./sqlite.ts";
 
 /** Where the store lives: a SQLite file (or ":memory:"), or a PostgreSQL URL with an optional schema. */

@@ -1,1 +1,1 @@
-export { DashScopeUpstreamBackend, type DashScopeUpstreamOptions } from "./backend.ts";
+export { DashScopeUpstreamBackend } from "./backend.ts";

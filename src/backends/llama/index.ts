@@ -1,5 +1,5 @@
-export { LlamaBackend, type LlamaBackendInfo, type LlamaBackendOptions } from "./backend.ts";
-export { ModelLoadError, ModelSourceError, isRemoteSource, parseHfUri, probeHost, resolveModelSource } from "./modelSource.ts";
-export { engineBuildName, llamaRuntime, type GpuChoice } from "./runtime.ts";
+export { LlamaBackend } from "./backend.ts";
+export { ModelLoadError, ModelSourceError, isRemoteSource, resolveModelSource } from "./modelSource.ts";
+export { engineBuildName, llamaRuntime } from "./runtime.ts";
 export { chooseThreads } from "./threads.ts";
 export { InsufficientMemoryError } from "./memory.ts";

@@ -1,1 +1,1 @@
-export { OutputParser, type OutputParserOptions, type OutputPiece } from "./outputParser.ts";
+export { OutputParser, type OutputPiece } from "./outputParser.ts";

@@ -1,1 +1,1 @@
-export { ReasoningSplitter, THINK_CLOSE, THINK_OPEN, type SplitPiece } from "./reasoningSplitter.ts";
+export { ReasoningSplitter, THINK_CLOSE, THINK_OPEN } from "./reasoningSplitter.ts";

@@ -1,3 +1,3 @@
 export { toolsStage, toolCallSchema } from "./toolSchema.ts";
-export { toolsAsText, toolsSystemText } from "./hermesPrompt.ts";
-export { newToolCallId, ToolCallParser, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, type ParsedPiece, type ToolParameterTypes } from "./toolCallParser.ts";
+export { toolsAsText } from "./hermesPrompt.ts";
+export { newToolCallId, ToolCallParser, TOOL_CALL_CLOSE, TOOL_CALL_OPEN, type ToolParameterTypes } from "./toolCallParser.ts";

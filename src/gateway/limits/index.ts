@@ -4,18 +4,6 @@
  * sliding-window math both use.
  */
 
-export type { Admission, AdmitResult, KeyLimits, LimitCounters, LimitKind, Settlement } from "./types.ts";
-export { MemoryLimitCounters, type MemoryLimitCountersOptions } from "./memory.ts";
-export { DEFAULT_LIMITS_PREFIX, RedisLimitCounters, type RedisLimitCountersOptions } from "./redis.ts";
-export {
-  CONCURRENCY_RETRY_AFTER_MS,
-  WINDOW_MS,
-  bucketOf,
-  elapsedInWindow,
-  estimate,
-  fits,
-  fitsAfter,
-  previousWeight,
-  retryAfterMs,
-  settleBucket,
-} from "./window.ts";
+export type { LimitCounters, LimitKind } from "./types.ts";
+export { MemoryLimitCounters } from "./memory.ts";
+export { RedisLimitCounters } from "./redis.ts";

@@ -1,7 +1,7 @@
-export { decodeGeneration, type DecodedGeneration, type RequestedShape } from "./decode.ts";
-export { finalizeShape, STRICT_MESSAGES, type ShapeContext } from "./shape.ts";
+export { decodeGeneration } from "./decode.ts";
+export { finalizeShape, STRICT_MESSAGES } from "./shape.ts";
 export { NativeResponseCollector, NativeStreamEncoder, sumUsage, wireUsage, type ResponseShape } from "./encode.ts";
-export { nativeErrorBody, nativeErrorFrame, type NativeErrorBody } from "./errors.ts";
+export { nativeErrorBody, nativeErrorFrame } from "./errors.ts";
 export { decodeTokenize, encodeTokenize } from "./tokenizer.ts";
 export { resultFrame, SSE_CONTENT_TYPE } from "./sse.ts";
 export { EMPTY_MESSAGE } from "../shared/index.ts";

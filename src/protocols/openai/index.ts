@@ -1,14 +1,13 @@
-export { decodeChatCompletion, type ChatCompletionShape, type DecodedChatCompletion } from "./decode.ts";
+export { decodeChatCompletion, type ChatCompletionShape } from "./decode.ts";
 export {
   ChatCompletionChunkEncoder,
   chatCompletionBody,
   completionIdentity,
   dataFrame,
   type ChatCompletionContent,
-  type CompletionIdentity,
 } from "./encode.ts";
 export { ChoiceStates } from "../shared/index.ts";
-export { openAiErrorBody, openAiStatus, type OpenAiErrorBody } from "./errors.ts";
+export { openAiErrorBody, openAiStatus } from "./errors.ts";
 
 /** OpenAI-compatible paths (the SDKs' base URL is `<root>/compatible-mode/v1`). */
 export const OPENAI_PATHS = {

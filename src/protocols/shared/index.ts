@@ -7,4 +7,4 @@ export { ChoiceStates, sumUsage, usageOnTheWire, type ToolCallState } from "./ch
 export { decodeFeatures, TOOL_CHOICE_MESSAGE, unknownResponseFormatMessage } from "./features.ts";
 export { decodeMessages, EMPTY_MESSAGE } from "./messages.ts";
 export { decodeSampling, STOP_TYPE_MESSAGE } from "./sampling.ts";
-export { isObject, optionalBoolean, optionalNumber, optionalString, wrongType, type JsonObject } from "./validate.ts";
+export { isObject, optionalBoolean, optionalString, wrongType, type JsonObject } from "./validate.ts";
