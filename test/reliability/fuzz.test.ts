@@ -10,7 +10,11 @@ import { existsSync } from "node:fs";
 import { describe, it } from "node:test";
 import { formatReport, runFuzzer, TINY_QWEN } from "./fuzzer.ts";
 
-const REQUESTS = Number(process.env.OPENSCOPE_FUZZ_REQUESTS ?? 3000);
+/**
+ * With this seed every generator (29) and every mutation (93 names in all) has appeared by case 529;
+ * 1,000 cases meet most of them several times. `npm run fuzz` runs 20,000 (or `--requests 100000`).
+ */
+const REQUESTS = Number(process.env.OPENSCOPE_FUZZ_REQUESTS ?? 1000);
 const SEED = Number(process.env.OPENSCOPE_FUZZ_SEED ?? 20261203);
 
 describe("reliability fuzzer", { skip: existsSync(TINY_QWEN) ? false : "run `npm run models:test` first" }, () => {
