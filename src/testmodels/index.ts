@@ -12,7 +12,6 @@ import { bundleHead, readBundleFiles } from "./gitBundle.ts";
 import { type GgufKV, type GgufTensorSpec, type GgmlTypeName, Q8_0_BLOCK, Q8_0_BLOCK_BYTES, getKv, readGguf, toF16Bits, writeGguf } from "./gguf.js";
 
 export type TestModelKind = "qwen3-tiny" | "llama-tiny" | "qwen3-0.6b-shaped";
-const testModelKinds: readonly TestModelKind[] = ["qwen3-tiny", "llama-tiny", "qwen3-0.6b-shaped"];
 
 /** File name used by ensureTestModel for each kind. */
 export function testModelFileName(kind: TestModelKind): string {

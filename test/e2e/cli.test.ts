@@ -54,7 +54,7 @@ describe("openscope serve (the CLI, as a subprocess)", () => {
       assert.match(server.stderr(), /openscope-tiny-random/);
       assert.match(server.stderr(), /NOISE/);
       assert.match(server.stderr(), /openscope pull hf:/);
-      const health = await fetch(url + "/health");
+      const health = await fetch(`${url}/health`);
       assert.equal(health.status, 200);
       const response = await fetch(url + GENERATION_PATH, {
         method: "POST",
@@ -88,7 +88,7 @@ describe("openscope serve (the CLI, as a subprocess)", () => {
     const url = await server.ready;
     try {
       assert.match(server.stderr(), /using ChatML/);
-      const tokenized = await fetch(url + "/api/v1/tokenizer", {
+      const tokenized = await fetch(`${url}/api/v1/tokenizer`, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ model: "llama-tiny", input: { messages: [{ role: "user", content: "hello" }] } }),
@@ -125,7 +125,7 @@ describe("openscope keys / usage (the CLI, as subprocesses)", () => {
       const created = await openscope(env, "keys", "create", "--name", "ci", "--models", "llama-tiny", "--rpm", "10", "--expires", "7d");
       const secret = /^(sk-os-\S+)$/m.exec(created)?.[1];
       assert.ok(secret, created);
-      const id = /created key (key_\w+)/.exec(created)?.[1]!;
+      const id = /created key (key_\w+)/.exec(created)![1]!;
       const listed = await openscope(env, "keys", "list");
       assert.match(listed, new RegExp(`${id}\\s+ci\\s+${secret.slice(0, 14)}…\\s+active\\s+llama-tiny\\s+10`));
       assert.ok(!listed.includes(secret));

@@ -72,7 +72,7 @@ describe("DataInspection", () => {
   });
 
   it("the OpenAI-compatible path refuses the same way, in its shape", async () => {
-    const response = await fetch(guarded.url + "/compatible-mode/v1/chat/completions", {
+    const response = await fetch(`${guarded.url}/compatible-mode/v1/chat/completions`, {
       method: "POST",
       headers: { "Content-Type": "application/json", ...ENABLE },
       body: JSON.stringify({ model: "qwen-plus", messages: [{ role: "user", content: "forbidden-word" }], max_tokens: 4 }),

@@ -33,7 +33,7 @@ describe("qwen-long style: a question over an uploaded PDF (fileid://)", () => {
     const form = new FormData();
     form.append("file", new Blob([new Uint8Array(bytes)]), name);
     form.append("purpose", "file-extract");
-    const response = await fetch(server.url + "/compatible-mode/v1/files", { method: "POST", body: form });
+    const response = await fetch(`${server.url}/compatible-mode/v1/files`, { method: "POST", body: form });
     assert.equal(response.status, 200);
     return (await response.json()) as { id: string; status: string };
   }

@@ -52,9 +52,9 @@ describe("gateway: managed keys", () => {
   after(() => server.close());
 
   it("the admin API needs the admin key", async () => {
-    const none = await fetch(server.url + "/admin/v1/keys");
+    const none = await fetch(`${server.url}/admin/v1/keys`);
     assert.equal(none.status, 401);
-    const wrong = await fetch(server.url + "/admin/v1/keys", { headers: { Authorization: "Bearer nope" } });
+    const wrong = await fetch(`${server.url}/admin/v1/keys`, { headers: { Authorization: "Bearer nope" } });
     assert.equal(wrong.status, 401);
     assert.equal(((await wrong.json()) as any).code, "InvalidApiKey");
   });
@@ -88,7 +88,7 @@ describe("gateway: managed keys", () => {
     assert.equal(denied.status, 403);
     assert.equal(denied.body.code, "AccessDenied");
     assert.match(denied.body.message, /may not use model "tiny"/);
-    const openai = await fetch(server.url + "/compatible-mode/v1/chat/completions", {
+    const openai = await fetch(`${server.url}/compatible-mode/v1/chat/completions`, {
       method: "POST",
       headers: { "Content-Type": "application/json", ...bearer(key.secret) },
       body: JSON.stringify({ model: "tiny", messages: [{ role: "user", content: "hi" }], max_tokens: 2 }),
@@ -212,7 +212,7 @@ describe("gateway: per-key limits", () => {
   it("concurrency: a second request while one streams is 429; after it ends, requests pass again", async () => {
     const key = await createKey(server, { name: "conc", concurrency: 1 });
     const controller = new AbortController();
-    const response = await fetch(server.url + "/api/v1/services/aigc/text-generation/generation", {
+    const response = await fetch(`${server.url}/api/v1/services/aigc/text-generation/generation`, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-DashScope-SSE": "enable", ...bearer(key.secret) },
       body: JSON.stringify(generation("hi", { max_tokens: 400, seed: 3, incremental_output: true })),
@@ -298,7 +298,7 @@ describe("gateway: usage ledger and metrics", () => {
 
   it("GET /metrics speaks Prometheus: requests, tokens, TTFT, latency, slots, ledger lag", async () => {
     await postJson(server.url, short(), { headers: admin });
-    const response = await fetch(server.url + "/metrics");
+    const response = await fetch(`${server.url}/metrics`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get("content-type") ?? "", /text\/plain/);
     const text = await response.text();

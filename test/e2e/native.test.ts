@@ -95,7 +95,7 @@ function streamView(reply: SseReply): { finish: string; content: string; usage: 
 function assertStreamProgress(reply: SseReply): void {
   const view = streamView(reply);
   const last = view[view.length - 1]!;
-  view.slice(0, -1).forEach((e) => assert.equal(e.finish, "null"));
+  for (const e of view.slice(0, -1)) assert.equal(e.finish, "null");
   assert.match(last.finish, /^(stop|length)$/);
   let previous = 0;
   for (const e of view) {
@@ -315,7 +315,7 @@ describe("native text generation", () => {
   });
 
   it("duplicate slash in the path (Node SDK base URL joining) works", async () => {
-    const reply = await postJson(s.url, generation("Hi", { seed: 1, max_tokens: 4 }), { path: "/" + GENERATION_PATH });
+    const reply = await postJson(s.url, generation("Hi", { seed: 1, max_tokens: 4 }), { path: `/${GENERATION_PATH}` });
     assertJsonOk(reply);
   });
 });

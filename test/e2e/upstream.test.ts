@@ -241,7 +241,7 @@ describe("an upstream model's concurrency cap (max_concurrency, max_queue)", () 
       const first = postJson(front.url, ask({}));
       const second = postJson(front.url, ask({}));
       for (let i = 0; i < 100 && hits < 1; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-      const metrics = await (await fetch(front.url + "/metrics")).text();
+      const metrics = await (await fetch(`${front.url}/metrics`)).text();
       assert.match(metrics, /openscope_queue_depth\{model="up"\} 1/);
       const third = await postJson(front.url, ask({}));
       assert.equal(third.status, 503);

@@ -64,7 +64,7 @@ export interface MemorySample {
 }
 
 export async function memorySample(server: ChildServer): Promise<MemorySample> {
-  const metrics = await (await fetch(server.url + "/metrics")).text();
+  const metrics = await (await fetch(`${server.url}/metrics`)).text();
   const heap = Number(/^openscope_nodejs_heap_size_total_bytes (\S+)$/m.exec(metrics)?.[1]);
   if (!(heap > 0)) throw new Error("the server's /metrics does not report V8's heap size");
   const rss = server.rssBytes();

@@ -48,7 +48,6 @@ export async function startUpstreamFront(
 }
 
 /** A JSON body as the stand-in received it (tests read it freely). */
-// biome-ignore lint/suspicious/noExplicitAny: tests walk the recorded bodies without declaring their shapes.
 type RecordedBody = any;
 
 /** A local HTTP server standing in for an OpenAI-compatible engine (vLLM): records each body, streams a one-word answer. */

@@ -833,8 +833,8 @@ function damageHeaders(rng: Rng, draft: Draft): { name: string; malformed: boole
               "Bearer ",
               "Bearer sk-wrong",
               "Basic dXNlcjpwYXNz",
-              "bearer " + "k".repeat(5000),
-              "Bearer sk-os-" + "a".repeat(60),
+              `bearer ${"k".repeat(5000)}`,
+              `Bearer sk-os-${"a".repeat(60)}`,
               "Bearer \u00e9\u00e8",
             ]),
           ]);
@@ -887,7 +887,7 @@ function damageHeaders(rng: Rng, draft: Draft): { name: string; malformed: boole
           rng.pick<[string, string]>([
             ["X-DashScope-DataInspection", '{"input":"cip","output":"cip"}'],
             ["X-DashScope-DataInspection", "enable"],
-            ["X-DashScope-DataInspection", "{" + "[".repeat(3000)],
+            ["X-DashScope-DataInspection", `{${"[".repeat(3000)}`],
             ["X-DashScope-WorkSpace", rng.text(30)],
             ["X-DashScope-OssResourceResolve", "enable"],
             ["X-Forwarded-Host", "evil.example"],
@@ -899,7 +899,7 @@ function damageHeaders(rng: Rng, draft: Draft): { name: string; malformed: boole
             ["Connection", "keep-alive"],
             ["Upgrade", "websocket"],
             ["X-Request-ID", "'; DROP TABLE x; --"],
-            ["Cookie", "a=" + "b".repeat(3000)],
+            ["Cookie", `a=${"b".repeat(3000)}`],
           ]),
         );
         return { name: "hdr", malformed: false };
@@ -964,7 +964,7 @@ function damageTarget(rng: Rng, draft: Draft): { name: string; malformed: boolea
     [
       2,
       () => {
-        draft.target = `${path}?${rng.pick(["a=%ff", "%", "a[b]=c", "x=" + "y".repeat(12000), "limit=-1", "limit=1e3", "page_no=0", "a=1&a=2&a=3", "=&=&", "action=getPolicy&action=x", "model=%00", "since=" + "9".repeat(400)])}${query ? `&${query}` : ""}`;
+        draft.target = `${path}?${rng.pick(["a=%ff", "%", "a[b]=c", `x=${"y".repeat(12000)}`, "limit=-1", "limit=1e3", "page_no=0", "a=1&a=2&a=3", "=&=&", "action=getPolicy&action=x", "model=%00", `since=${"9".repeat(400)}`])}${query ? `&${query}` : ""}`;
         return { name: "query", malformed: false };
       },
     ],
@@ -1063,7 +1063,7 @@ function requestBytes(
       head.push("Transfer-Encoding: chunked");
       bodyBytes = Buffer.concat([
         Buffer.from(
-          rng.pick(["zz\r\n", "-1\r\n", "ffffffffffffffffffff\r\n", "5\r\nab\r\n", "3;" + "e".repeat(20000) + "\r\nabc\r\n", "2\r\nabcd\r\n", "0x2\r\nab\r\n"]),
+          rng.pick(["zz\r\n", "-1\r\n", "ffffffffffffffffffff\r\n", "5\r\nab\r\n", `3;${"e".repeat(20000)}\r\nabc\r\n`, "2\r\nabcd\r\n", "0x2\r\nab\r\n"]),
         ),
         payload,
       ]);

@@ -235,7 +235,7 @@ async function servedCorrectly(base: string): Promise<string[]> {
   if (native.status !== 200 || native.body?.output?.choices?.[0]?.message?.role !== "assistant" || typeof native.body?.usage?.output_tokens !== "number") {
     problems.push(`native generation: ${native.status} ${JSON.stringify(native.body).slice(0, 200)}`);
   }
-  const stream = await fetch(base + "/api/v1/services/aigc/text-generation/generation", {
+  const stream = await fetch(`${base}/api/v1/services/aigc/text-generation/generation`, {
     method: "POST",
     headers: { ...headers, "X-DashScope-SSE": "enable" },
     body,
