@@ -1,19 +1,14 @@
 import { access, constants, mkdir, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { ConfigError } from "../config/index.ts";
-import { InsufficientMemoryError, ModelLoadError, ModelSourceError } from "../backends/llama/index.ts";
+import { EXIT_CONFIG, EXIT_RUNTIME, type ExitCode, OperatorError } from "../core/index.ts";
 
-/** Exit codes: a setting or the environment is wrong (fix the config), or something failed at run time. */
-export const EXIT_CONFIG = 2;
-export const EXIT_RUNTIME = 1;
+export { EXIT_CONFIG, EXIT_RUNTIME };
 
 /** A startup failure whose message is already the one line to print. */
-export class StartupError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: typeof EXIT_CONFIG | typeof EXIT_RUNTIME = EXIT_RUNTIME,
-  ) {
-    super(message);
+export class StartupError extends OperatorError {
+  constructor(message: string, exitCode: ExitCode = EXIT_RUNTIME) {
+    super(message, exitCode);
     this.name = "StartupError";
   }
 }
@@ -45,10 +40,7 @@ export function describeFailure(error: unknown): Failure {
 }
 
 function describeOther(error: unknown): { line: string; exitCode: number } {
-  if (error instanceof StartupError) return { line: oneLine(error.message), exitCode: error.exitCode };
-  if (error instanceof InsufficientMemoryError) return { line: oneLine(error.message), exitCode: EXIT_CONFIG };
-  if (error instanceof ModelLoadError) return { line: `model file ${error.path} cannot be loaded: ${oneLine(error.reason)}`, exitCode: EXIT_RUNTIME };
-  if (error instanceof ModelSourceError) return { line: oneLine(error.message), exitCode: error.badSetting ? EXIT_CONFIG : EXIT_RUNTIME };
+  if (error instanceof OperatorError) return { line: oneLine(error.operatorLine()), exitCode: error.exitCode };
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS")) {
     const ambiguous = /Option '(-[\w-]+)' argument is ambiguous/.exec((error as Error).message)?.[1];

@@ -1,12 +1,9 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { CONFIG_FILE, ConfigError, DEFAULT_MODEL_SOURCE, loadConfig, OVERRIDES, type ConfigFlags } from "../config/index.ts";
-import { resolveModelSource } from "../backends/llama/index.ts";
-import { configCommand } from "./configCommands.ts";
 import { describeFailure, EXIT_RUNTIME, prepareDirectory } from "./errors.ts";
-import { keysCommand, usageCommand } from "./keysCommands.ts";
 import { consoleLogger } from "./logger.ts";
-import { startServer, type RunningServer } from "./serve.ts";
+import type { RunningServer } from "./serve.ts";
 
 const USAGE = `openscope — the DashScope (Model Studio) API on your own models
 
@@ -112,6 +109,9 @@ async function serve(flags: ConfigFlags): Promise<void> {
   const config = loadConfig({ flags, env: process.env });
   debug = config.logLevel === "debug";
   const signals = handleSignals();
+  // Each command loads what it needs when it runs: a configuration refused above costs no engine,
+  // HTTP server or store driver to load (about 2 s of CPU per start).
+  const { startServer } = await import("./serve.ts");
   // Info: one JSON access-log line per model request on stdout (never secrets; content only with log_content).
   const server = await startServer(config, consoleLogger, { level: config.logLevel });
   signals.running(server);
@@ -154,6 +154,7 @@ async function main(argv: string[]): Promise<void> {
       if (!source) throw new ConfigError(`pull needs a model URI, e.g. ${DEFAULT_MODEL_SOURCE}`);
       const config = loadConfig({ flags, env: process.env });
       await prepareDirectory(config.cacheDir, config.settingNames?.cache_dir ?? "cache_dir", "downloaded models");
+      const { resolveModelSource } = await import("../backends/llama/index.ts");
       const path = await resolveModelSource(source, { cacheDir: join(config.cacheDir, "models"), progress: true });
       console.log(path);
       return;
@@ -169,15 +170,19 @@ async function main(argv: string[]): Promise<void> {
     }
     case "keys": {
       const config = loadConfig({ flags, env: process.env });
+      const { keysCommand } = await import("./keysCommands.ts");
       console.log(await keysCommand(config.gateway, rest[0], rest.slice(1), { name, models, rpm, tpm, concurrency, expires, workspace }));
       return;
     }
-    case "config":
+    case "config": {
+      const { configCommand } = await import("./configCommands.ts");
       console.log(configCommand(rest[0], rest.slice(1), flags, process.env));
       return;
+    }
     case "usage": {
       const { model, ...storeFlags } = flags;
       const config = loadConfig({ flags: storeFlags, env: process.env });
+      const { usageCommand } = await import("./keysCommands.ts");
       console.log(await usageCommand(config.gateway, { since, until, key, model }));
       return;
     }

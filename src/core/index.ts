@@ -8,3 +8,4 @@ export { mediaParts, textOf, dataUri, isMediaPart } from "./content.ts";
 export { mergeStreams } from "./asyncQueue.ts";
 export { SlotPool } from "./slotPool.ts";
 export { sumUsage } from "./usage.ts";
+export { EXIT_CONFIG, EXIT_RUNTIME, OperatorError, type ExitCode } from "./operatorError.ts";

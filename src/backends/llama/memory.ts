@@ -1,5 +1,6 @@
 import { freemem, totalmem } from "node:os";
 import type { Llama, LlamaContextOptions, LlamaModel } from "node-llama-cpp";
+import { EXIT_CONFIG, OperatorError } from "../../core/index.ts";
 
 /** GGUF metadata nested by the dots of its keys, as node-llama-cpp's `fileInfo.metadata` (or readGgufMetadata) has it. */
 export interface ModelMetadata {
@@ -20,13 +21,13 @@ const KV_ELEMENT_BYTES = 2;
  */
 export const KV_CELL_STATE_BYTES = 52;
 
-export class InsufficientMemoryError extends Error {
+export class InsufficientMemoryError extends OperatorError {
   constructor(
     message: string,
     /** The sizes refused (context_size after any cap to the trained context). */
     readonly sizes?: { contextSize: number; parallel: number },
   ) {
-    super(message);
+    super(message, EXIT_CONFIG);
     this.name = "InsufficientMemoryError";
   }
 }

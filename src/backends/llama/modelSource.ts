@@ -1,5 +1,6 @@
 import { access, constants, open, stat } from "node:fs/promises";
 import { resolve as resolvePath } from "node:path";
+import { EXIT_CONFIG, EXIT_RUNTIME, OperatorError } from "../../core/index.ts";
 import * as nodeLlamaCpp from "node-llama-cpp";
 import { GgufInsights, readGgufFileInfo, resolveModelFile, type GgufFileInfo, type Llama } from "node-llama-cpp";
 
@@ -28,26 +29,30 @@ export function parseHfUri(source: string): HfUri | undefined {
   return uri;
 }
 
-export class ModelSourceError extends Error {
+export class ModelSourceError extends OperatorError {
   constructor(
     message: string,
     readonly offline = false,
     /** The configured source itself is wrong (no such file, malformed URI), not the network. */
     readonly badSetting = false,
   ) {
-    super(message);
+    super(message, badSetting ? EXIT_CONFIG : EXIT_RUNTIME);
     this.name = "ModelSourceError";
   }
 }
 
 /** A model file llama.cpp cannot load; `reason` says why in plain words. */
-export class ModelLoadError extends Error {
+export class ModelLoadError extends OperatorError {
   constructor(
     readonly path: string,
     readonly reason: string,
   ) {
-    super(`cannot load ${path}: ${reason}`);
+    super(`cannot load ${path}: ${reason}`, EXIT_RUNTIME);
     this.name = "ModelLoadError";
+  }
+
+  override operatorLine(): string {
+    return `model file ${this.path} cannot be loaded: ${this.reason}`;
   }
 }
 
